@@ -1,0 +1,393 @@
+"""Credentials and security contexts as objects with async methods (SPEC §6).
+
+Each method goes through the same queued async calls as the flat facade (one ``SspiAsyncContext``
+per object, reinitialised between calls), so latency, worker threads and shutdown behave exactly
+as for code written against ``sspi_async.sspi``. Failures raise :class:`~sspi_async.SspiError`
+subclasses carrying ``.status``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from .._attributes import SecPkgContext_StreamSizes
+from .._buffers import SecBuffer, SecBufferDesc
+from .._core import _allocations
+from .._core._async_calls import acquire_async, context_async, delete_async, free_credentials_async
+from .._core._emulator import Emulator, current_emulator
+from .._core._messages import decrypt_message, encrypt_message, query_attributes
+from .._errors import SspiError, error_for_status
+from .._flags import (
+    ASC_REQ_ALLOCATE_MEMORY,
+    ASC_REQ_CONFIDENTIALITY,
+    ASC_REQ_EXTENDED_ERROR,
+    ASC_REQ_REPLAY_DETECT,
+    ASC_REQ_SEQUENCE_DETECT,
+    ASC_REQ_STREAM,
+    ISC_REQ_ALLOCATE_MEMORY,
+    ISC_REQ_CONFIDENTIALITY,
+    ISC_REQ_EXTENDED_ERROR,
+    ISC_REQ_REPLAY_DETECT,
+    ISC_REQ_SEQUENCE_DETECT,
+    ISC_REQ_STREAM,
+    SCHANNEL_SHUTDOWN,
+    SECBUFFER_ALERT,
+    SECBUFFER_APPLICATION_PROTOCOLS,
+    SECBUFFER_DATA,
+    SECBUFFER_EMPTY,
+    SECBUFFER_EXTRA,
+    SECBUFFER_MISSING,
+    SECBUFFER_STREAM_HEADER,
+    SECBUFFER_STREAM_TRAILER,
+    SECBUFFER_TOKEN,
+    SECPKG_ATTR_STREAM_SIZES,
+    SECPKG_CRED_BOTH,
+    SECPKG_CRED_INBOUND,
+    SECPKG_CRED_OUTBOUND,
+    Role,
+)
+from .._handles import CredHandle, CtxtHandle
+from .._identity import AccessToken
+from .._status import SEC_SUCCESS, SecurityStatus, as_status
+from .._values import ULONG, TimeStamp
+
+__all__ = ("Credentials", "Decrypted", "SecurityContext", "StepOutcome", "acquire_credentials", "handshake")
+
+S = SecurityStatus
+DEFAULT_ISC_FLAGS = ISC_REQ_REPLAY_DETECT | ISC_REQ_SEQUENCE_DETECT | ISC_REQ_CONFIDENTIALITY | ISC_REQ_STREAM | ISC_REQ_EXTENDED_ERROR
+DEFAULT_ASC_FLAGS = ASC_REQ_REPLAY_DETECT | ASC_REQ_SEQUENCE_DETECT | ASC_REQ_CONFIDENTIALITY | ASC_REQ_STREAM | ASC_REQ_EXTENDED_ERROR
+_USES = {"inbound": SECPKG_CRED_INBOUND, "outbound": SECPKG_CRED_OUTBOUND, "both": SECPKG_CRED_BOTH}
+
+
+async def _run(emulator: Emulator, queue: Any) -> int:
+    """Queue one call on a fresh async context and wait for its result."""
+    actx = emulator.create_async_context()
+    status = queue(actx)
+    if status != S.SEC_E_OK:
+        emulator.free(actx)
+        return status
+    try:
+        return await emulator.wait(actx)
+    finally:
+        emulator.free(actx)
+
+
+async def acquire_credentials(
+    package: str,
+    use: Literal["inbound", "outbound", "both"] | int,
+    auth_data: object = None,
+    *,
+    principal: str | None = None,
+    emulator: Emulator | None = None,
+) -> Credentials:
+    """Acquire credentials from ``package`` (e.g. ``"SimTLS"``).
+
+    Args:
+        package: the security package name.
+        use: ``"inbound"`` (server), ``"outbound"`` (client), ``"both"``, or a SECPKG_CRED_* value.
+        auth_data: the package's credential model (``SimTLSCred``…) or a dict of its fields.
+        principal: ``pszPrincipal``.
+        emulator: the emulator to use (default: the current one).
+
+    Raises:
+        SspiError: with the status AcquireCredentialsHandle failed with (C1–C3).
+    """
+    emulator = emulator or current_emulator()
+    code = _USES.get(use) if isinstance(use, str) else use
+    if code is None:
+        raise ValueError(f"use must be 'inbound', 'outbound', 'both' or a SECPKG_CRED_* value, not {use!r}")
+    handle, expiry = CredHandle(), TimeStamp()
+    status = await _run(emulator, lambda actx: acquire_async(actx, principal, package, code, auth_data, handle, expiry))
+    if status != S.SEC_E_OK:
+        raise error_for_status(status, f"AcquireCredentialsHandle({package!r}) failed")
+    return Credentials(emulator, handle, package, code, expiry)
+
+
+class Credentials:
+    """A credential handle; make contexts with :meth:`client_context` / :meth:`server_context`."""
+
+    def __init__(self, emulator: Emulator, handle: CredHandle, package: str, use: int, expiry: TimeStamp) -> None:
+        self.emulator = emulator
+        self.handle = handle
+        self.package = package
+        self.use = use
+        self._expiry = expiry
+        self._closed = False
+
+    @property
+    def expiry(self) -> datetime:
+        """When the credential expires (C3)."""
+        return self._expiry.datetime
+
+    def client_context(self, target_name: str | None = None, *, flags: int = DEFAULT_ISC_FLAGS, alpn: list[str] | None = None) -> SecurityContext:
+        """A new client side (InitializeSecurityContext); nothing is sent until :meth:`SecurityContext.step`."""
+        return SecurityContext(self, Role.CLIENT, target_name, flags, alpn)
+
+    def server_context(self, *, flags: int = DEFAULT_ASC_FLAGS) -> SecurityContext:
+        """A new server side (AcceptSecurityContext)."""
+        return SecurityContext(self, Role.SERVER, None, flags, None)
+
+    async def aclose(self) -> None:
+        """Free the handle (idempotent). Contexts made from it keep working (C4)."""
+        if self._closed:
+            return
+        self._closed = True
+        await _run(self.emulator, lambda actx: free_credentials_async(actx, self.handle))
+
+    async def __aenter__(self) -> Credentials:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"<Credentials {self.package} {self.handle!r}>"
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutcome:
+    """The result of one handshake step.
+
+    Attributes:
+        status: ``SEC_I_CONTINUE_NEEDED``, ``SEC_E_OK`` or ``SEC_E_INCOMPLETE_MESSAGE``.
+        token: bytes to send to the peer (may be empty; a ``SEC_E_OK`` token must be sent, T8).
+        extra: input bytes the step did not consume (T6): feed them to the next step, or after
+            completion to :meth:`SecurityContext.decrypt`.
+        missing: with ``SEC_E_INCOMPLETE_MESSAGE``, how many more bytes are needed (T4).
+        attributes: the context attributes (``pfContextAttr``).
+    """
+
+    status: int
+    token: bytes
+    extra: bytes = b""
+    missing: int = 0
+    attributes: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """True when the handshake finished (``SEC_E_OK``)."""
+        return self.status == S.SEC_E_OK
+
+    @property
+    def incomplete(self) -> bool:
+        """True when more input bytes are needed before the step can run."""
+        return self.status == S.SEC_E_INCOMPLETE_MESSAGE
+
+
+@dataclass(frozen=True, slots=True)
+class Decrypted:
+    """One decrypted record: ``data`` (plaintext) and ``extra`` (bytes after the record).
+
+    ``status`` is ``SEC_E_OK``, ``SEC_I_CONTEXT_EXPIRED`` (the peer closed) or ``SEC_I_RENEGOTIATE``
+    (a post-handshake message; call :meth:`SecurityContext.step` with ``None``), or
+    ``SEC_E_INCOMPLETE_MESSAGE`` with ``missing`` bytes still needed.
+    """
+
+    status: int
+    data: bytes = b""
+    extra: bytes = b""
+    missing: int = 0
+
+    @property
+    def closed(self) -> bool:
+        """True when the peer sent close_notify."""
+        return self.status == S.SEC_I_CONTEXT_EXPIRED
+
+
+class SecurityContext:
+    """One side of a security context. Drive it with :meth:`step` until ``complete``."""
+
+    def __init__(self, credentials: Credentials, role: Role, target_name: str | None, flags: int, alpn: list[str] | None) -> None:
+        self.credentials = credentials
+        self.emulator = credentials.emulator
+        self.role = role
+        self.target_name = target_name
+        self.flags = flags
+        self.alpn = alpn
+        self.handle = CtxtHandle()
+        self.attributes = ULONG()
+        self.expiry = TimeStamp()
+        self._started = False
+        self.complete = False
+        self._deleted = False
+
+    def _input(self, token: bytes | None) -> SecBufferDesc | None:
+        buffers = []
+        if token is not None:
+            buffers += [SecBuffer.of(SECBUFFER_TOKEN, token), SecBuffer(SECBUFFER_EMPTY)]
+        if not self._started and self.alpn:
+            from .._core._bufmap import encode_application_protocols
+
+            buffers.append(SecBuffer.of(SECBUFFER_APPLICATION_PROTOCOLS, encode_application_protocols(self.alpn)))
+        return SecBufferDesc(buffers) if buffers else None
+
+    async def step(self, token: bytes | None = None) -> StepOutcome:
+        """Run one InitializeSecurityContext / AcceptSecurityContext call.
+
+        Args:
+            token: bytes received from the peer (``None`` for the client's first step, and for the
+                follow-up after ``SEC_I_RENEGOTIATE``).
+
+        Returns:
+            The outcome; ``SEC_E_INCOMPLETE_MESSAGE`` is returned, not raised: read more bytes,
+            append them and call again.
+
+        Raises:
+            SspiError: the handshake failed; ``.token`` holds an alert to send to the peer, if any.
+        """
+        if self._deleted:
+            raise error_for_status(S.SEC_E_INVALID_HANDLE, "this security context was closed")
+        pinput = self._input(token)
+        allocate = ISC_REQ_ALLOCATE_MEMORY if self.role is Role.CLIENT else ASC_REQ_ALLOCATE_MEMORY
+        output = SecBufferDesc([SecBuffer(SECBUFFER_TOKEN), SecBuffer(SECBUFFER_ALERT)])
+        phcontext = self.handle if self._started else None
+        cred = None if self._started else self.credentials.handle
+        flags = self.flags | allocate
+        status = await _run(
+            self.emulator,
+            lambda actx: context_async(
+                self.role, actx, cred, phcontext, self.target_name, flags, 0, pinput, 0, self.handle, output, self.attributes, self.expiry
+            ),
+        )
+        produced = b""
+        for buf in output.pBuffers:
+            if buf.cbBuffer and buf.pvBuffer is not None:
+                produced += buf.data()
+                _allocations.free(buf.pvBuffer)
+        if status == S.SEC_E_INCOMPLETE_MESSAGE:
+            missing = _marked(pinput, SECBUFFER_MISSING)
+            return StepOutcome(as_status(status), b"", missing=missing)
+        if not SEC_SUCCESS(status):
+            error = error_for_status(status, f"{'Initialize' if self.role is Role.CLIENT else 'Accept'}SecurityContext failed")
+            error.token = produced  # type: ignore[attr-defined]
+            raise error
+        self._started = True
+        self.complete = status == S.SEC_E_OK
+        extra_len = _marked(pinput, SECBUFFER_EXTRA)
+        extra = token[len(token) - extra_len :] if token is not None and extra_len else b""
+        return StepOutcome(as_status(status), produced, extra, attributes=self.attributes.value)
+
+    def query(self, attribute: int) -> object:
+        """QueryContextAttributes; raises :class:`SspiError` on failure (M3)."""
+        status, value = query_attributes(self.emulator.engine, self.handle, attribute)
+        if status != S.SEC_E_OK:
+            raise error_for_status(status, f"QueryContextAttributes({attribute}) failed")
+        return value
+
+    @property
+    def stream_sizes(self) -> SecPkgContext_StreamSizes:
+        """Header, trailer and maximum message sizes."""
+        value = self.query(SECPKG_ATTR_STREAM_SIZES)
+        assert isinstance(value, SecPkgContext_StreamSizes)
+        return value
+
+    def encrypt(self, data: bytes) -> bytes:
+        """Protect ``data`` as one or more records (each at most ``cbMaximumMessage`` bytes)."""
+        sizes = self.stream_sizes
+        out = bytearray()
+        for start in range(0, max(len(data), 1), sizes.cbMaximumMessage):
+            chunk = data[start : start + sizes.cbMaximumMessage]
+            message = SecBufferDesc([
+                SecBuffer(SECBUFFER_STREAM_HEADER, sizes.cbHeader, bytearray(sizes.cbHeader)),
+                SecBuffer.of(SECBUFFER_DATA, bytearray(chunk)),
+                SecBuffer(SECBUFFER_STREAM_TRAILER, sizes.cbTrailer, bytearray(sizes.cbTrailer)),
+                SecBuffer(SECBUFFER_EMPTY),
+            ])
+            status = encrypt_message(self.emulator.engine, self.handle, 0, message, 0)
+            if status != S.SEC_E_OK:
+                raise error_for_status(status, "EncryptMessage failed")
+            for buf in message.pBuffers[:3]:
+                out += buf.data()
+        return bytes(out)
+
+    def decrypt(self, data: bytes) -> Decrypted:
+        """Unprotect the first record in ``data`` (M2)."""
+        message = SecBufferDesc([SecBuffer.of(SECBUFFER_DATA, data), SecBuffer(SECBUFFER_EMPTY), SecBuffer(SECBUFFER_EMPTY), SecBuffer(SECBUFFER_EMPTY)])
+        status = decrypt_message(self.emulator.engine, self.handle, message, 0, None)
+        if status == S.SEC_E_INCOMPLETE_MESSAGE:
+            return Decrypted(as_status(status), missing=message.pBuffers[0].cbBuffer)
+        if status not in (S.SEC_E_OK, S.SEC_I_CONTEXT_EXPIRED, S.SEC_I_RENEGOTIATE):
+            raise error_for_status(status, "DecryptMessage failed")
+        plain = next((b.data() for b in message.pBuffers if b.BufferType == SECBUFFER_DATA), b"")
+        extra = next((bytes(b.pvBuffer or b"")[: b.cbBuffer] for b in message.pBuffers if b.BufferType == SECBUFFER_EXTRA), b"")
+        return Decrypted(as_status(status), plain, extra)
+
+    async def shutdown(self) -> bytes:
+        """Apply SCHANNEL_SHUTDOWN and return the close_notify record to send (M4)."""
+        control = SecBufferDesc([SecBuffer.of(SECBUFFER_TOKEN, SCHANNEL_SHUTDOWN.to_bytes(4, "little"))])
+        status = self.emulator.engine.apply_control_token(self.handle, control)
+        if status != S.SEC_E_OK:
+            raise error_for_status(status, "ApplyControlToken(SCHANNEL_SHUTDOWN) failed")
+        return (await self.step(None)).token
+
+    @contextlib.contextmanager
+    def impersonate(self) -> Iterator[AccessToken]:
+        """``with ctx.impersonate() as token:`` — act as the client in this task (I1–I3)."""
+        from .._core._impersonation import current_token
+
+        engine = self.emulator.engine
+        status = engine.impersonate(self.handle)
+        if status != S.SEC_E_OK:
+            raise error_for_status(status, "ImpersonateSecurityContext failed")
+        try:
+            yield current_token()
+        finally:
+            engine.revert(self.handle)
+
+    async def aclose(self) -> None:
+        """Delete the context (idempotent)."""
+        if self._deleted:
+            return
+        self._deleted = True
+        if self._started:
+            await _run(self.emulator, lambda actx: delete_async(actx, self.handle))
+
+    async def __aenter__(self) -> SecurityContext:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        state = "complete" if self.complete else ("started" if self._started else "new")
+        return f"<SecurityContext {self.role.value} {state} {self.handle!r}>"
+
+
+def _marked(desc: SecBufferDesc | None, kind: int) -> int:
+    if desc is None:
+        return 0
+    return next((b.cbBuffer for b in desc.pBuffers if b.BufferType == kind), 0)
+
+
+async def handshake(client: SecurityContext, server: SecurityContext, *, max_steps: int = 64) -> None:
+    """Run a complete in-memory handshake between ``client`` and ``server``.
+
+    Raises:
+        SspiError: either side failed (the error of the side that failed first).
+    """
+    if client.role is not Role.CLIENT or server.role is not Role.SERVER:
+        raise ValueError("handshake(client, server) needs a client context and a server context, in that order")
+    to_server = (await client.step(None)).token
+    for _ in range(max_steps):
+        if client.complete and server.complete:
+            return
+        if to_server or not server.complete:
+            outcome = await server.step(to_server)
+            to_client = outcome.token
+        else:
+            to_client = b""
+        to_server = b""
+        if to_client or not client.complete:
+            if client.complete and to_client:
+                # Post-handshake bytes (a ticket) arrive as application records after completion.
+                decrypted = client.decrypt(to_client)
+                if decrypted.status == S.SEC_I_RENEGOTIATE:
+                    await client.step(None)
+                continue
+            outcome = await client.step(to_client)
+            to_server = outcome.token
+    raise SspiError(f"handshake did not finish within {max_steps} steps")

@@ -1,0 +1,113 @@
+"""``SspiAsyncContext``: the opaque object that tracks one asynchronous call at a time (SPEC §2–§3)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .._status import SecurityStatus, status_name
+from ._lifecycle import CallState
+
+if TYPE_CHECKING:
+    from ._emulator import Emulator
+
+__all__ = ("Callback", "PendingCall", "SspiAsyncContext")
+
+#: ``SspiAsyncNotifyCallback(Handle, CallbackData)``; a coroutine function is accepted too (A6).
+Callback = Callable[["SspiAsyncContext", Any], object]
+
+_serials = itertools.count(1)
+
+
+class SspiAsyncContext:
+    """An async context. Create one with ``SspiCreateAsyncContext()``; it has no public constructor.
+
+    It belongs to the emulator that created it: every call queued on it runs there.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_call",
+        "_callback",
+        "_callback_data",
+        "_callback_due",
+        "_emulator",
+        "_serial",
+        "_state",
+        "_status",
+        "_waiters",
+        "tag",
+    )
+
+    _emulator: Emulator
+    _state: CallState
+    _status: int
+    _callback: Callback | None
+    _callback_data: Any
+    _callback_due: int
+    _call: PendingCall | None
+    _waiters: list[asyncio.Future[int]] | None
+    _serial: int
+    #: A free-form label for logs and traces (e.g. "client"); not part of the Win32 API.
+    tag: str | None
+
+    def __init__(self) -> None:
+        raise TypeError(
+            "SspiAsyncContext has no public constructor; use 'await SspiCreateAsyncContext()'"
+        )
+
+    @classmethod
+    def _create(cls, emulator: Emulator) -> SspiAsyncContext:
+        self = object.__new__(cls)
+        self._emulator = emulator
+        self._state = CallState.IDLE
+        self._status = SecurityStatus.SEC_E_UNSUPPORTED_FUNCTION  # A1
+        self._callback = None
+        self._callback_data = None
+        self._callback_due = 0
+        self._call = None
+        self._waiters = None
+        self._serial = next(_serials)
+        self.tag = None
+        return self
+
+    @property
+    def id(self) -> int:
+        """A small number identifying this context in logs and traces."""
+        return self._serial
+
+    @property
+    def state(self) -> str:
+        """``"idle"``, ``"pending"``, ``"complete"`` or ``"freed"`` (for diagnostics)."""
+        return self._state.value
+
+    def __repr__(self) -> str:
+        return f"<SspiAsyncContext #{self._serial} {self._state.value} status={status_name(self._status)}>"
+
+
+class PendingCall:
+    """One queued call: what to run, where it is scheduled, and whom to notify."""
+
+    __slots__ = (
+        "actx",
+        "callback",
+        "callback_data",
+        "detached",
+        "function",
+        "scheduled",
+        "task",
+        "work",
+    )
+
+    def __init__(self, actx: SspiAsyncContext, function: str, work: Callable[[], object]) -> None:
+        self.actx = actx
+        self.function = function
+        self.work = work
+        # A6: the callback registered when the call was queued (it cannot change while pending, A2).
+        self.callback = actx._callback
+        self.callback_data = actx._callback_data
+        self.detached = False
+        self.scheduled: asyncio.Handle | asyncio.TimerHandle | None = None
+        self.task: asyncio.Task[None] | None = None

@@ -1,0 +1,122 @@
+"""Settings and credential models: the pydantic edge of the emulator (DESIGN "Data").
+
+Models are validated once, where they cross the user boundary, then read as plain values.
+Unknown fields are rejected everywhere (SPEC §4). A validation failure in settings becomes
+:class:`ConfigurationError` (a ``ValueError``) naming the field; in credential data it becomes
+``SEC_E_UNKNOWN_CREDENTIALS`` (C2), with the message logged and never the secret.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretBytes, ValidationError, field_validator
+
+from ..packages.simtls import SimTLSConfig
+
+__all__ = ("ConfigurationError", "EmulatorSettings", "SimTLSCred", "describe_validation_error")
+
+
+class ConfigurationError(ValueError):
+    """Settings given to the emulator are invalid; the message names the field and the problem."""
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem: ``field: message``."""
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(model)"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ConfigurationError(
+                f"invalid {type(self).__name__}: {describe_validation_error(exc)}"
+            ) from exc
+
+
+class EmulatorSettings(_Model):
+    """How an :class:`~sspi_async.Emulator` behaves (SPEC §6).
+
+    Attributes:
+        profile: ``"user"`` (default) allows impersonation; ``"kernel"`` reproduces the
+            documented kernel-mode Schannel limits (I4).
+        strict: reusing a completed async context without ``SspiReinitAsyncContext`` is refused
+            with ``SEC_E_INVALID_PARAMETER`` (A10).
+        completion: ``"deferred"`` (default) runs a call's work after the queueing coroutine
+            returns; ``"eager"`` runs it before returning (A7). Callbacks are deferred either way.
+        crypto_workers: worker threads for packages that do public-key cryptography (A14);
+            ``0`` runs that work inline on the event loop.
+        latency: simulated LSA round-trip time added to every async call, in seconds.
+        time_scale: multiplies every emulated delay (``latency``, fault-plan delays); ``0`` means
+            no waiting while keeping the order of events.
+    """
+
+    profile: Literal["user", "kernel"] = "user"
+    strict: bool = False
+    completion: Literal["deferred", "eager"] = "deferred"
+    crypto_workers: int = Field(default=2, ge=0, le=64)
+    latency: float = Field(default=0.0, ge=0.0, le=60.0)
+    time_scale: float = Field(default=1.0, ge=0.0, le=1000.0)
+
+
+class SimTLSCred(_Model):
+    """Credential data for the SimTLS package (``pAuthData``), SPEC §4.
+
+    Both sides hold a principal and a shared secret; the handshake proves with HMAC-SHA256 over
+    the transcript that both know the same secret.
+
+    Attributes:
+        principal: this side's name (the server's is checked against ``pszTargetName``; the
+            client's becomes its identity on the server).
+        secret: the shared secret (bytes or text; never logged or shown in ``repr``).
+        rounds: handshake shape: 1 = TLS 1.3 (default), 2 = TLS 1.2, up to 8 for longer ones.
+        tls_version_bytes: the protocol version this side reports (0x0304 or 0x0303).
+        alpn: application protocols offered (client) or preferred in order (server).
+        alpn_required: server: no common protocol fails the handshake.
+        session_tickets: server: send a post-handshake ticket (the client's DecryptMessage then
+            returns ``SEC_I_RENEGOTIATE``, M2).
+        allow_anonymous: server: accept clients that have no principal.
+    """
+
+    principal: str | None = None
+    secret: SecretBytes = SecretBytes(b"")
+    rounds: int = Field(default=1, ge=1, le=8)
+    tls_version_bytes: Literal[0x0303, 0x0304] = 0x0304
+    alpn: tuple[str, ...] = ()
+    alpn_required: bool = False
+    session_tickets: bool = False
+    allow_anonymous: bool = False
+
+    @field_validator("secret", mode="before")
+    @classmethod
+    def _text_secret(cls, value: object) -> object:
+        return value.encode() if isinstance(value, str) else value
+
+    @field_validator("alpn")
+    @classmethod
+    def _alpn_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for ident in value:
+            if not 0 < len(ident.encode()) < 256:
+                raise ValueError(f"ALPN id {ident!r} must be 1 to 255 bytes")
+        return value
+
+    def to_package(self) -> SimTLSConfig:
+        """The plain data the sans-IO package reads."""
+        return SimTLSConfig(
+            principal=self.principal,
+            secret=self.secret.get_secret_value(),
+            rounds=self.rounds,
+            tls_version_bytes=self.tls_version_bytes,
+            alpn=self.alpn,
+            alpn_required=self.alpn_required,
+            session_tickets=self.session_tickets,
+            allow_anonymous=self.allow_anonymous,
+        )

@@ -1,0 +1,416 @@
+"""The emulator: owns the handle tables, pending calls, worker threads and callback tasks.
+
+Theory of operation
+-------------------
+A queued call (SPEC §3) goes through four moments:
+
+1. **queue** — inside the ``Sspi*Async`` coroutine, synchronously: checks (A4), the lifecycle
+   transition to PENDING, the status ``SEC_I_ASYNC_CALL_PENDING``, and ``loop.call_soon`` (or
+   ``call_later`` with simulated latency) of the work. The coroutine never suspends, so a
+   cancellation can only hit before it started (nothing queued) or after it returned (queued):
+   never half-queued (A15).
+2. **work** — the callback scheduled in (1) runs after the queueing coroutine returned (A7), calls
+   the engine and, for packages with public-key crypto, hands the package step to a worker thread
+   through an anyio ``CapacityLimiter`` (A14).
+3. **complete** — out-parameters written (by the engine), then the status, then waiters woken and
+   the notify callback scheduled with ``call_soon`` (A6).
+4. **notify** — the callback runs exactly once, in a fresh copy of the context with the process
+   token (I5); a coroutine function's coroutine runs as a task the emulator owns; an exception is
+   logged as ``sspi.callback.failed`` and affects nothing else.
+
+``aclose()`` (A15) cancels everything pending, completes each with ``SEC_E_SHUTDOWN_IN_PROGRESS``,
+lets every due callback run once, and awaits the callback tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import os
+import weakref
+from collections.abc import Coroutine
+from types import TracebackType
+from typing import Any
+
+import anyio
+
+from .._errors import SspiMisuseError
+from .._status import SecurityStatus, as_status, status_name
+from ._async_context import Callback, PendingCall, SspiAsyncContext
+from ._config import EmulatorSettings
+from ._engine import Engine, StepJob
+from ._impersonation import enter_callback_unit
+from ._lifecycle import CallEvent, CallState, IllegalTransitionError, Refused, transition
+from ._log import (
+    CALL_CANCELLED,
+    CALL_COMPLETED,
+    CALL_QUEUED,
+    CALL_REFUSED,
+    CALLBACK_DISPATCHED,
+    CALLBACK_FAILED,
+    EMULATOR_CLOSED,
+    enabled,
+    logger,
+)
+
+__all__ = ("Emulator", "current_emulator")
+
+S = SecurityStatus
+_current: contextvars.ContextVar[Emulator | None] = contextvars.ContextVar(
+    "sspi_async_emulator", default=None
+)
+_per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Emulator] = (
+    weakref.WeakKeyDictionary()
+)
+_without_loop: Emulator | None = None
+
+
+def current_emulator() -> Emulator:
+    """The emulator the flat facade uses here: the innermost ``async with Emulator()`` of this task
+    (or a task that started it), else a default one per event loop, created on first use with
+    default settings. Outside any event loop (the classic functions may be called from plain
+    threads) a process-wide default serves."""
+    emulator = _current.get()
+    if emulator is not None:
+        return emulator
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        global _without_loop
+        if _without_loop is None:
+            _without_loop = Emulator()
+        return _without_loop
+    emulator = _per_loop.get(loop)
+    if emulator is None:
+        emulator = _per_loop[loop] = Emulator()
+    return emulator
+
+
+class Emulator:
+    """An emulated LSA: security packages, handle tables, async calls and their callbacks.
+
+    Use it as ``async with Emulator(EmulatorSettings(...)) as emu:`` — inside the block the flat
+    facade (``sspi_async.sspi``) uses this emulator in this task and the tasks it starts; on exit it
+    shuts down (A15). Keyword arguments are accepted as a shortcut for settings fields.
+    """
+
+    def __init__(self, settings: EmulatorSettings | None = None, **fields: Any) -> None:
+        if settings is not None and fields:
+            raise TypeError(
+                "pass either settings=EmulatorSettings(...) or keyword fields, not both"
+            )
+        if settings is not None and not isinstance(settings, EmulatorSettings):
+            raise TypeError(f"settings must be EmulatorSettings, not {type(settings).__name__}")
+        self.settings = settings if settings is not None else EmulatorSettings(**fields)
+        self.engine = Engine(kernel=self.settings.profile == "kernel", random=os.urandom)
+        self._strict_event = CallEvent.QUEUE_STRICT if self.settings.strict else CallEvent.QUEUE
+        self._eager = self.settings.completion == "eager"
+        self._delay = self.settings.latency * self.settings.time_scale
+        self._pending: dict[int, PendingCall] = {}
+        self._callbacks_due = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._idle: asyncio.Event | None = None
+        self._limiter: anyio.CapacityLimiter | None = None
+        self._closing = False
+        self._reset_token: contextvars.Token[Emulator | None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> Emulator:
+        if self._reset_token is not None:
+            raise RuntimeError(
+                "this Emulator is already entered; use one 'async with' block per emulator"
+            )
+        if self._closing:
+            raise RuntimeError("this Emulator was closed; create a new one")
+        self._reset_token = _current.set(self)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._reset_token is not None:
+            _current.reset(self._reset_token)
+            self._reset_token = None
+        await self.aclose()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`aclose` started: new async calls are refused."""
+        return self._closing
+
+    async def aclose(self) -> None:
+        """Shut down (A15): pending calls complete with ``SEC_E_SHUTDOWN_IN_PROGRESS``, every due
+        callback runs once, and callback tasks are awaited. Idempotent."""
+        self._closing = True
+        for call in list(self._pending.values()):
+            if call.task is not None:
+                call.task.cancel()  # its handler completes the call
+            else:
+                if call.scheduled is not None:
+                    call.scheduled.cancel()
+                if enabled():
+                    logger.debug(CALL_CANCELLED, function=call.function, actx=call.actx.id)
+                self._complete(call, S.SEC_E_SHUTDOWN_IN_PROGRESS)
+        while self._pending or self._callbacks_due or self._tasks:
+            self._idle = asyncio.Event()
+            await self._idle.wait()
+        if enabled():
+            logger.debug(EMULATOR_CLOSED)
+
+    def _check_idle(self) -> None:
+        if self._idle is not None and not (self._pending or self._callbacks_due or self._tasks):
+            self._idle.set()
+
+    def statistics(self) -> dict[str, int]:
+        """Counts for diagnostics and leak checks: pending calls, due callbacks, callback tasks,
+        live credential and context handles."""
+        return {
+            "pending_calls": len(self._pending),
+            "callbacks_due": self._callbacks_due,
+            "callback_tasks": len(self._tasks),
+            "credentials": len(self.engine.credentials),
+            "contexts": len(self.engine.contexts),
+        }
+
+    # ------------------------------------------------------------------ async contexts
+
+    def create_async_context(self) -> SspiAsyncContext:
+        """SspiCreateAsyncContext: a new context in IDLE with ``SEC_E_UNSUPPORTED_FUNCTION`` (A1)."""
+        return SspiAsyncContext._create(self)
+
+    @staticmethod
+    def _live(actx: SspiAsyncContext, function: str) -> None:
+        if not isinstance(actx, SspiAsyncContext):
+            raise TypeError(
+                f"{function}: the async context must be an SspiAsyncContext or None, not {type(actx).__name__}"
+            )
+        if actx._state is CallState.FREED:
+            raise SspiMisuseError(
+                f"{function} was called with an SspiAsyncContext that was already freed "
+                "(use-after-free on Windows); create a new one with SspiCreateAsyncContext()"
+            )
+
+    def set_callback(
+        self, actx: SspiAsyncContext | None, callback: Callback | None, data: object
+    ) -> int:
+        """SspiSetAsyncNotifyCallback (A2)."""
+        if actx is None:
+            return S.SEC_E_INVALID_PARAMETER
+        self._live(actx, "SspiSetAsyncNotifyCallback")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"Callback must be callable or None, not {type(callback).__name__}")
+        outcome = transition(actx._state, CallEvent.SET_CALLBACK)
+        if isinstance(outcome, Refused):
+            return int(outcome)
+        actx._callback = callback
+        actx._callback_data = data
+        return S.SEC_E_OK
+
+    def requires_notify(self, actx: SspiAsyncContext) -> bool:
+        """SspiAsyncContextRequiresNotify (A3): True exactly when a callback is registered."""
+        self._live(actx, "SspiAsyncContextRequiresNotify")
+        return actx._callback is not None
+
+    def call_status(self, actx: SspiAsyncContext | None) -> int:
+        """SspiGetAsyncCallStatus (A8): never waits."""
+        if actx is None:
+            return S.SEC_E_INVALID_PARAMETER
+        self._live(actx, "SspiGetAsyncCallStatus")
+        return actx._status
+
+    def reinit(self, actx: SspiAsyncContext | None) -> int:
+        """SspiReinitAsyncContext (A9): back to ``SEC_E_UNSUPPORTED_FUNCTION``, callback kept."""
+        from .._status import STATUS_INVALID_PARAMETER, STATUS_SUCCESS
+
+        if actx is None:
+            return STATUS_INVALID_PARAMETER
+        self._live(actx, "SspiReinitAsyncContext")
+        outcome = transition(actx._state, CallEvent.REINIT)
+        if isinstance(outcome, Refused):
+            return int(outcome)
+        actx._state = outcome
+        actx._status = S.SEC_E_UNSUPPORTED_FUNCTION
+        return STATUS_SUCCESS
+
+    def free(self, actx: SspiAsyncContext | None) -> None:
+        """SspiFreeAsyncContext (A11)."""
+        if actx is None:
+            return
+        self._live(actx, "SspiFreeAsyncContext")
+        if actx._state is CallState.PENDING and actx._callback is not None:
+            raise SspiMisuseError(
+                f"SspiFreeAsyncContext: context #{actx.id} has a pending call with a notify callback "
+                "(use-after-free on Windows); free it in the callback, or after 'await wait_async_call(ctx)'"
+            )
+        if actx._callback_due:
+            raise SspiMisuseError(
+                f"SspiFreeAsyncContext: the notify callback of context #{actx.id} is still due "
+                "(use-after-free on Windows); free the context inside the callback or after it ran"
+            )
+        if actx._state is CallState.PENDING:
+            call = self._pending.get(id(actx))
+            if call is not None:
+                call.detached = True  # A11: completes detached, nobody is notified
+        try:
+            actx._state = transition(actx._state, CallEvent.FREE)  # type: ignore[assignment]
+        except IllegalTransitionError:  # pragma: no cover - FREED was rejected by _live
+            raise
+        self._fail_waiters(actx)
+
+    async def wait(self, actx: SspiAsyncContext | None) -> int:
+        """``wait_async_call`` (A13): wait for the current call and return its result."""
+        if actx is None:
+            return S.SEC_E_INVALID_PARAMETER
+        self._live(actx, "wait_async_call")
+        if actx._state is CallState.IDLE:
+            return S.SEC_E_UNSUPPORTED_FUNCTION
+        if actx._state is CallState.COMPLETE:
+            return actx._status
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        if actx._waiters is None:
+            actx._waiters = []
+        actx._waiters.append(future)
+        return await future
+
+    def _fail_waiters(self, actx: SspiAsyncContext) -> None:
+        waiters, actx._waiters = actx._waiters, None
+        for future in waiters or ():
+            if not future.done():
+                future.set_exception(
+                    SspiMisuseError(f"async context #{actx.id} was freed while a task waited on it")
+                )
+
+    # ------------------------------------------------------------------ queue / work / complete
+
+    def precheck(self, actx: SspiAsyncContext | None, function: str) -> int | None:
+        """A4, first check: context None or pending → ``SEC_E_INVALID_PARAMETER``."""
+        if actx is None:
+            return S.SEC_E_INVALID_PARAMETER
+        self._live(actx, function)
+        if actx._state is CallState.PENDING:
+            return self._refuse(actx, function, S.SEC_E_INVALID_PARAMETER)
+        return None
+
+    def _refuse(self, actx: SspiAsyncContext, function: str, status: int) -> int:
+        if enabled():
+            logger.debug(CALL_REFUSED, function=function, actx=actx.id, status=status_name(status))
+        return status
+
+    def queue(self, actx: SspiAsyncContext, function: str, work: Any) -> int:
+        """Queue ``work`` (a zero-argument callable returning a status or a StepJob) on ``actx``.
+
+        The caller has made the A4 argument checks. Returns the queueing status.
+        """
+        if self._closing:
+            return self._refuse(actx, function, S.SEC_E_SHUTDOWN_IN_PROGRESS)
+        outcome = transition(actx._state, self._strict_event)
+        if isinstance(outcome, Refused):
+            return self._refuse(actx, function, int(outcome))
+        loop = asyncio.get_running_loop()
+        call = PendingCall(actx, function, work)
+        actx._state = CallState.PENDING
+        actx._status = S.SEC_I_ASYNC_CALL_PENDING
+        actx._call = call
+        self._pending[id(actx)] = call
+        if enabled():
+            logger.debug(CALL_QUEUED, function=function, actx=actx.id, tag=actx.tag)
+        if self._eager:
+            self._run(call)
+        elif self._delay > 0:
+            call.scheduled = loop.call_later(self._delay, self._run, call)
+        else:
+            call.scheduled = loop.call_soon(self._run, call)
+        return S.SEC_E_OK
+
+    def _run(self, call: PendingCall) -> None:
+        call.scheduled = None
+        try:
+            outcome = call.work()
+        except Exception:  # a bug must not leave the call pending forever
+            logger.exception("sspi.call.crashed", function=call.function, actx=call.actx.id)
+            outcome = S.SEC_E_INTERNAL_ERROR
+        if isinstance(outcome, StepJob):
+            if outcome.offload and self.settings.crypto_workers > 0 and not self._eager:
+                call.task = asyncio.get_running_loop().create_task(self._offload(call, outcome))
+                return
+            outcome = outcome.finish(outcome.run())
+        self._complete(call, as_status(outcome))  # type: ignore[arg-type]
+
+    async def _offload(self, call: PendingCall, job: StepJob) -> None:
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.settings.crypto_workers)
+        try:
+            result = await anyio.to_thread.run_sync(job.run, limiter=self._limiter)
+        except asyncio.CancelledError:
+            job.entry.busy = False
+            self._complete(call, S.SEC_E_SHUTDOWN_IN_PROGRESS)
+            return
+        self._complete(call, as_status(job.finish(result)))
+
+    def _complete(self, call: PendingCall, status: int) -> None:
+        actx = call.actx
+        self._pending.pop(id(actx), None)
+        if call.detached:
+            if enabled():
+                logger.debug(
+                    CALL_COMPLETED,
+                    function=call.function,
+                    actx=actx.id,
+                    status=status_name(status),
+                    detached=True,
+                )
+            self._check_idle()
+            return
+        actx._call = None
+        actx._state = CallState.COMPLETE
+        actx._status = status  # A6: after the out-parameters (written by the engine)
+        if enabled():
+            logger.debug(
+                CALL_COMPLETED, function=call.function, actx=actx.id, status=status_name(status)
+            )
+        waiters, actx._waiters = actx._waiters, None
+        for future in waiters or ():
+            if not future.done():
+                future.set_result(status)
+        if call.callback is not None:
+            context = contextvars.copy_context()
+            context.run(enter_callback_unit)  # I5: the callback starts at the process token
+            actx._callback_due += 1
+            self._callbacks_due += 1
+            asyncio.get_running_loop().call_soon(
+                self._notify, actx, call.callback, call.callback_data, context=context
+            )
+        else:
+            self._check_idle()
+
+    def _notify(self, actx: SspiAsyncContext, callback: Callback, data: object) -> None:
+        actx._callback_due -= 1
+        self._callbacks_due -= 1
+        if enabled():
+            logger.debug(CALLBACK_DISPATCHED, actx=actx.id, status=status_name(actx._status))
+        try:
+            result = callback(actx, data)
+        except Exception:
+            logger.exception(CALLBACK_FAILED, actx=actx.id)
+        else:
+            if inspect.iscoroutine(result):
+                task = asyncio.get_running_loop().create_task(self._guard(actx, result))
+                self._tasks.add(task)
+                task.add_done_callback(self._task_done)
+        self._check_idle()
+
+    @staticmethod
+    async def _guard(actx: SspiAsyncContext, coro: Coroutine[Any, Any, Any]) -> None:
+        try:
+            await coro
+        except Exception:
+            logger.exception(CALLBACK_FAILED, actx=actx.id)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._check_idle()

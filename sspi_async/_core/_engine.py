@@ -1,0 +1,584 @@
+"""The SSPI engine: synchronous semantics of every SSPI function on one emulator's tables.
+
+The classic functions (SPEC §5) call these methods directly. The async functions (SPEC §3) call the
+same methods from the dispatcher, after the queueing coroutine has returned; an ISC/ASC call comes
+back as a :class:`StepJob` whose :meth:`StepJob.run` (the package step, pure and thread-safe) may
+run in a crypto worker thread (A14) and whose :meth:`StepJob.finish` writes every out-parameter on
+the event loop. Nothing is written before ``finish``; the caller sets the async status after it
+(A6).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from .._buffers import SecBuffer, SecBufferDesc
+from .._flags import (
+    ASC_REQ_MUTUAL_AUTH,
+    ASC_RET_MUTUAL_AUTH,
+    ISC_REQ_ALLOCATE_MEMORY,
+    SCHANNEL_ALERT,
+    SCHANNEL_SHUTDOWN,
+    SECBUFFER_TOKEN,
+    SECPKG_CRED_BOTH,
+    SECPKG_CRED_INBOUND,
+    SECPKG_CRED_OUTBOUND,
+    TLS1_ALERT_CLOSE_NOTIFY,
+    TLS1_ALERT_FATAL,
+    TLS1_ALERT_WARNING,
+    ImpersonationLevel,
+    Role,
+)
+from .._handles import SecHandle
+from .._identity import AccessToken
+from .._status import SEC_SUCCESS, SecurityStatus
+from ..packages import ContextRequest, PackageContext, PackageCredential, PackageError, StepResult
+from ..packages._records import split_records
+from . import _bufmap
+from ._attrs import base_attributes, honoured_attributes
+from ._checks import check_int, check_optional, check_out_value
+from ._impersonation import is_impersonating, revert_to_self, set_thread_token
+from ._log import CREDENTIALS_REJECTED, IMPERSONATION_BEGIN, IMPERSONATION_END, enabled, logger
+from ._registry import PackageEntry, RejectedAuthDataError, find_package
+
+__all__ = ("ContextEntry", "CredentialEntry", "Engine", "StepJob")
+
+S = SecurityStatus
+_ANONYMOUS_USER = "NT AUTHORITY\\ANONYMOUS LOGON"
+
+
+class CredentialEntry:
+    """What a CredHandle stands for."""
+
+    __slots__ = ("credential", "expiry", "freed", "package", "use")
+
+    def __init__(self, package: PackageEntry, credential: PackageCredential, use: int) -> None:
+        self.package = package
+        self.credential = credential
+        self.use = use
+        self.expiry = credential.expiry
+        self.freed = False
+
+
+class ContextEntry:
+    """What a CtxtHandle stands for: one side of one security context."""
+
+    __slots__ = (
+        "busy",
+        "credential",
+        "deleted",
+        "flags",
+        "granted",
+        "key",
+        "package",
+        "pending_alert",
+        "pkg",
+        "renegotiate",
+        "role",
+        "stash",
+    )
+
+    def __init__(
+        self, package: PackageEntry, pkg: PackageContext, role: Role, credential: CredentialEntry
+    ) -> None:
+        self.package = package
+        self.pkg = pkg
+        self.role = role
+        # C4: a context keeps its credential alive even after FreeCredentialsHandle.
+        self.credential = credential
+        self.key: tuple[int, int] | None = None
+        self.flags = 0
+        self.granted = 0
+        self.pending_alert: tuple[int, int] | None = None
+        self.renegotiate = False
+        self.deleted = False
+        self.busy = False
+        self.stash: tuple[StepResult, int] | None = None
+
+
+def _write_handle(target: SecHandle, key: tuple[int, int]) -> None:
+    target.dwLower, target.dwUpper = key
+
+
+def _set_value(holder: Any, value: int) -> None:
+    if holder is not None:
+        holder.value = value
+
+
+class StepJob:
+    """One ISC/ASC call after its arguments were validated: run the package, then write results."""
+
+    __slots__ = (
+        "allocate",
+        "data",
+        "engine",
+        "entry",
+        "fContextReq",
+        "feed",
+        "is_new",
+        "pOutput",
+        "pfContextAttr",
+        "phNewContext",
+        "ptsExpiry",
+        "spare",
+    )
+
+    def __init__(
+        self,
+        engine: Engine,
+        entry: ContextEntry,
+        *,
+        is_new: bool,
+        feed: bytes,
+        data: bytes,
+        spare: SecBuffer | None,
+        fContextReq: int,
+        phNewContext: SecHandle,
+        pOutput: SecBufferDesc,
+        pfContextAttr: Any,
+        ptsExpiry: Any,
+    ) -> None:
+        self.engine = engine
+        self.entry = entry
+        self.is_new = is_new
+        self.feed = feed
+        self.data = data
+        self.spare = spare
+        self.fContextReq = fContextReq
+        self.allocate = bool(fContextReq & ISC_REQ_ALLOCATE_MEMORY)
+        self.phNewContext = phNewContext
+        self.pOutput = pOutput
+        self.pfContextAttr = pfContextAttr
+        self.ptsExpiry = ptsExpiry
+
+    @property
+    def offload(self) -> bool:
+        """Whether the package wants this step in a crypto worker thread (A14)."""
+        return self.entry.package.package.offload
+
+    def run(self) -> StepResult:
+        """The package step. Pure: touches only the package context; safe in a worker thread."""
+        stash = self.entry.stash
+        if stash is not None:
+            return stash[0]
+        try:
+            return self.entry.pkg.step(self.feed)
+        except Exception:  # a buggy third-party package must not take the emulator down
+            logger.exception("sspi.package.failed", package=self.entry.package.info.Name)
+            return StepResult(S.SEC_E_INTERNAL_ERROR)
+
+    def finish(self, result: StepResult) -> int:
+        """Write every out-parameter for ``result`` and return the call's status (A6)."""
+        entry = self.entry
+        entry.busy = False
+        if entry.deleted:
+            return S.SEC_E_INVALID_HANDLE
+        status = result.status
+        if entry.stash is not None:
+            consumed = entry.stash[1]
+            entry.stash = None
+        else:
+            consumed = result.consumed
+        if status == S.SEC_E_INCOMPLETE_MESSAGE:  # only packages that are not TLS-framed
+            _bufmap.mark_missing(self.spare, result.missing)
+            return status
+        is_error = not SEC_SUCCESS(status)
+        failure = _bufmap.write_output(
+            self.pOutput, result.output, self.allocate, is_alert=is_error
+        )
+        if failure is not None:
+            if failure == S.SEC_E_BUFFER_TOO_SMALL and not is_error:
+                # Keep the produced token so that a retry with a bigger buffer loses nothing.
+                entry.stash = (result, consumed)
+            return failure
+        if (
+            not is_error
+            and consumed < len(self.data)
+            and not _bufmap.mark_extra(self.spare, self.data[consumed:])
+        ):
+            return S.SEC_E_INVALID_TOKEN  # reference §7: EXTRA needs an EMPTY buffer to land in
+        if self.is_new:
+            entry.key = self.engine.contexts.add(entry, entry.package.package_id)
+        assert entry.key is not None
+        _write_handle(self.phNewContext, entry.key)
+        entry.flags |= self.fContextReq & ~ISC_REQ_ALLOCATE_MEMORY
+        entry.granted |= result.attributes
+        attrs = entry.granted
+        if entry.package.package.tls_framed:
+            attrs |= base_attributes(entry.role) | honoured_attributes(entry.role, entry.flags)
+        if self.allocate and result.output:
+            attrs |= ISC_REQ_ALLOCATE_MEMORY  # ISC_RET_ALLOCATED_MEMORY == ASC_RET_ALLOCATED_MEMORY
+        if status == S.SEC_E_OK and entry.role is Role.SERVER and entry.flags & ASC_REQ_MUTUAL_AUTH:
+            peer = entry.pkg.peer()
+            if peer is not None and peer.principal is not None:
+                entry.granted |= ASC_RET_MUTUAL_AUTH
+                attrs |= ASC_RET_MUTUAL_AUTH
+        _set_value(self.pfContextAttr, attrs)
+        if status == S.SEC_E_OK:
+            entry.renegotiate = False
+            _set_value(self.ptsExpiry, entry.credential.expiry)
+        return status
+
+
+class Engine:
+    """The handle tables of one emulator and the synchronous SSPI operations on them."""
+
+    def __init__(self, *, kernel: bool, random: Callable[[int], bytes]) -> None:
+        from ._handle_table import HandleTable  # local: keeps the import graph of this module flat
+
+        self.kernel = kernel
+        self.random = random
+        self.credentials: HandleTable[CredentialEntry] = HandleTable()
+        self.contexts: HandleTable[ContextEntry] = HandleTable()
+
+    # ---------------------------------------------------------------- credentials (C1–C4)
+
+    def acquire_credentials(
+        self,
+        pszPrincipal: str | None,
+        pszPackage: str | None,
+        fCredentialUse: int,
+        pAuthData: object | None,
+        phCredential: SecHandle | None,
+        ptsExpiry: Any,
+    ) -> int:
+        """AcquireCredentialsHandle: C1–C3."""
+        check_optional("pszPrincipal", pszPrincipal, str)
+        check_optional("pszPackage", pszPackage, str)
+        check_int("fCredentialUse", fCredentialUse)
+        check_optional("phCredential", phCredential, SecHandle)
+        check_out_value("ptsExpiry", ptsExpiry)
+        package = find_package(pszPackage)
+        if package is None:
+            return S.SEC_E_SECPKG_NOT_FOUND
+        if fCredentialUse not in (SECPKG_CRED_INBOUND, SECPKG_CRED_OUTBOUND, SECPKG_CRED_BOTH):
+            return S.SEC_E_NO_CREDENTIALS
+        try:
+            shaped = package.shape_auth_data(pAuthData)
+        except RejectedAuthDataError as exc:
+            if enabled():
+                logger.warning(CREDENTIALS_REJECTED, package=package.info.Name, reason=str(exc))
+            return S.SEC_E_UNKNOWN_CREDENTIALS
+        try:
+            credential = package.package.acquire_credentials(pszPrincipal, fCredentialUse, shaped)
+        except PackageError as exc:
+            if enabled():
+                logger.info(
+                    CREDENTIALS_REJECTED,
+                    package=package.info.Name,
+                    reason=str(exc),
+                    status=exc.status,
+                )
+            return exc.status
+        if phCredential is None:
+            return S.SEC_E_INVALID_HANDLE
+        key = self.credentials.add(
+            CredentialEntry(package, credential, fCredentialUse), package.package_id
+        )
+        _write_handle(phCredential, key)
+        _set_value(ptsExpiry, credential.expiry)
+        return S.SEC_E_OK
+
+    def free_credentials(self, phCredential: SecHandle | None) -> int:
+        """FreeCredentialsHandle: C4."""
+        check_optional("phCredential", phCredential, SecHandle)
+        entry = self.credentials.pop(phCredential) if phCredential is not None else None
+        if entry is None:
+            return S.SEC_E_INVALID_HANDLE
+        entry.freed = True
+        return S.SEC_E_OK
+
+    # ---------------------------------------------------------------- contexts (T1–T13)
+
+    def security_context(
+        self,
+        role: Role,
+        phCredential: SecHandle | None,
+        phContext: SecHandle | None,
+        pszTargetName: str | None,
+        fContextReq: int,
+        pInput: SecBufferDesc | None,
+        phNewContext: SecHandle | None,
+        pOutput: SecBufferDesc | None,
+        pfContextAttr: Any,
+        ptsExpiry: Any,
+    ) -> int | StepJob:
+        """InitializeSecurityContext (CLIENT) / AcceptSecurityContext (SERVER).
+
+        Returns a final status when the call ends before the package is involved, else a
+        :class:`StepJob`. This is the trickiest function of the project: the order of the checks
+        is Schannel's (reference §7 ``establish_context``) and the Wine cases pin it.
+        """
+        check_optional("phCredential", phCredential, SecHandle)
+        check_optional("phContext", phContext, SecHandle)
+        check_optional("pszTargetName", pszTargetName, str)
+        check_int("fContextReq", fContextReq)
+        check_optional("pInput", pInput, SecBufferDesc)
+        check_optional("phNewContext", phNewContext, SecHandle)
+        check_optional("pOutput", pOutput, SecBufferDesc)
+        check_out_value("pfContextAttr", pfContextAttr)
+        check_out_value("ptsExpiry", ptsExpiry)
+        if pOutput is None:
+            return S.SEC_E_INVALID_TOKEN  # [17]
+        allocate = bool(fContextReq & ISC_REQ_ALLOCATE_MEMORY)
+        failure = _bufmap.check_output_sizes(pOutput, allocate)  # [12, 13]: before handles
+        if failure is not None:
+            return failure
+        if phContext is None:
+            return self._first_call(
+                role,
+                phCredential,
+                pszTargetName,
+                fContextReq,
+                pInput,
+                phNewContext,
+                pOutput,
+                pfContextAttr,
+                ptsExpiry,
+            )
+        entry = self.contexts.get(phContext)
+        if entry is None or entry.role is not role or phNewContext is None:
+            return S.SEC_E_INVALID_HANDLE  # T13
+        if entry.busy:
+            return S.SEC_E_INTERNAL_ERROR  # two calls at once on one context: the caller's bug
+        common = {
+            "fContextReq": fContextReq,
+            "phNewContext": phNewContext,
+            "pOutput": pOutput,
+            "pfContextAttr": pfContextAttr,
+            "ptsExpiry": ptsExpiry,
+        }
+        if entry.pending_alert is not None:
+            return self._emit_alert(entry, **common)
+        if entry.stash is not None:  # retry after SEC_E_BUFFER_TOO_SMALL: deliver the kept token
+            token = _bufmap.read_input(pInput) if pInput is not None else None
+            if isinstance(token, _bufmap.InputToken):
+                return self._job(entry, False, b"", token.data, token.spare, **common)
+            return self._job(entry, False, b"", b"", None, **common)
+        if pInput is None:
+            if entry.renegotiate:  # M2: the follow-up call after SEC_I_RENEGOTIATE
+                return self._job(entry, False, b"", b"", None, **common)
+            return S.SEC_E_INCOMPLETE_MESSAGE  # T3: output untouched, phNewContext not written
+        read = self._read_records(entry.package, pInput, pOutput)
+        if isinstance(read, int):
+            return read
+        return self._job(entry, False, *read, **common)
+
+    def _first_call(
+        self,
+        role: Role,
+        phCredential: SecHandle | None,
+        pszTargetName: str | None,
+        fContextReq: int,
+        pInput: SecBufferDesc | None,
+        phNewContext: SecHandle | None,
+        pOutput: SecBufferDesc,
+        pfContextAttr: Any,
+        ptsExpiry: Any,
+    ) -> int | StepJob:
+        cred = self.credentials.get(phCredential)
+        needed = SECPKG_CRED_OUTBOUND if role is Role.CLIENT else SECPKG_CRED_INBOUND
+        if cred is None or not cred.use & needed or phNewContext is None:
+            return S.SEC_E_INVALID_HANDLE
+        alpn = _bufmap.application_protocols(pInput)
+        if isinstance(alpn, int):
+            return alpn
+        feed: bytes = b""
+        data: bytes = b""
+        spare: SecBuffer | None = None
+        if role is Role.SERVER:
+            # The server's first call reads the ClientHello; an incomplete one creates no context.
+            if pInput is None:
+                return S.SEC_E_INCOMPLETE_MESSAGE
+            read = self._read_records(cred.package, pInput, pOutput)
+            if isinstance(read, int):
+                return read
+            feed, data, spare = read
+        request = ContextRequest(role, pszTargetName, fContextReq, alpn, self.random)
+        try:
+            pkg = cred.package.package.new_context(cred.credential, request)
+        except PackageError as exc:
+            return exc.status
+        entry = ContextEntry(cred.package, pkg, role, cred)
+        return self._job(
+            entry,
+            True,
+            feed,
+            data,
+            spare,
+            fContextReq=fContextReq,
+            phNewContext=phNewContext,
+            pOutput=pOutput,
+            pfContextAttr=pfContextAttr,
+            ptsExpiry=ptsExpiry,
+        )
+
+    def _job(
+        self,
+        entry: ContextEntry,
+        is_new: bool,
+        feed: bytes,
+        data: bytes,
+        spare: SecBuffer | None,
+        **out: Any,
+    ) -> StepJob:
+        entry.busy = True
+        return StepJob(self, entry, is_new=is_new, feed=feed, data=data, spare=spare, **out)
+
+    @staticmethod
+    def _read_records(
+        package: PackageEntry, pInput: SecBufferDesc, pOutput: SecBufferDesc
+    ) -> tuple[bytes, bytes, SecBuffer | None] | int:
+        """T4/T5: the whole records to feed, the full token, and the buffer for MISSING/EXTRA."""
+        token = _bufmap.read_input(pInput)
+        if isinstance(token, int):
+            if token == S.SEC_E_INVALID_TOKEN:
+                _zero_token_output(pOutput)
+            return token
+        data = token.data
+        if not package.package.tls_framed:
+            return data, data, token.spare
+        if not _bufmap.header_plausible(data):
+            _zero_token_output(pOutput)  # [19]
+            return S.SEC_E_INVALID_TOKEN
+        complete, missing = split_records(data)
+        if complete == 0:
+            _bufmap.mark_missing(token.spare, missing)  # [22–24]
+            return S.SEC_E_INCOMPLETE_MESSAGE
+        return data[:complete], data, token.spare
+
+    def _emit_alert(
+        self,
+        entry: ContextEntry,
+        *,
+        fContextReq: int,
+        phNewContext: SecHandle,
+        pOutput: SecBufferDesc,
+        pfContextAttr: Any,
+        ptsExpiry: Any,
+    ) -> int:
+        """M4: after ApplyControlToken the next ISC/ASC returns SEC_E_OK with the alert record."""
+        assert entry.pending_alert is not None
+        level, description = entry.pending_alert
+        try:
+            record = entry.pkg.alert(level, description)
+        except PackageError as exc:
+            return exc.status
+        failure = _bufmap.write_output(
+            pOutput, record, bool(fContextReq & ISC_REQ_ALLOCATE_MEMORY), is_alert=False
+        )
+        if failure is not None:
+            return failure
+        entry.pending_alert = None
+        assert entry.key is not None
+        _write_handle(phNewContext, entry.key)
+        return S.SEC_E_OK
+
+    def delete_context(self, phContext: SecHandle | None) -> int:
+        """DeleteSecurityContext: T13."""
+        check_optional("phContext", phContext, SecHandle)
+        entry = self.contexts.pop(phContext) if phContext is not None else None
+        if entry is None:
+            return S.SEC_E_INVALID_HANDLE
+        entry.deleted = True
+        return S.SEC_E_OK
+
+    def context(self, phContext: object) -> ContextEntry | None:
+        """The live context behind ``phContext`` (None when unknown or deleted)."""
+        check_optional("phContext", phContext, SecHandle)
+        return self.contexts.get(phContext) if isinstance(phContext, SecHandle) else None
+
+    def apply_control_token(self, phContext: SecHandle | None, pInput: SecBufferDesc | None) -> int:
+        """ApplyControlToken: M4, cases 43–49."""
+        check_optional("pInput", pInput, SecBufferDesc)
+        entry = self.context(phContext)
+        if entry is None:
+            return S.SEC_E_INVALID_HANDLE
+        if pInput is None:
+            return S.SEC_E_INTERNAL_ERROR
+        if pInput.cBuffers != 1 or pInput.pBuffers[0].BufferType != SECBUFFER_TOKEN:
+            return S.SEC_E_INVALID_TOKEN
+        raw = pInput.pBuffers[0].data()
+        if len(raw) < 4:
+            return S.SEC_E_UNSUPPORTED_FUNCTION
+        (kind,) = struct.unpack_from("<I", raw)
+        if kind == SCHANNEL_SHUTDOWN:
+            entry.pending_alert = (TLS1_ALERT_WARNING, TLS1_ALERT_CLOSE_NOTIFY)
+            return S.SEC_E_OK
+        if kind == SCHANNEL_ALERT:
+            if len(raw) < 12:
+                return S.SEC_E_INVALID_TOKEN
+            _, level, number = struct.unpack_from("<III", raw)
+            if level not in (TLS1_ALERT_WARNING, TLS1_ALERT_FATAL) or number > 255:
+                return S.SEC_E_INVALID_TOKEN
+            entry.pending_alert = (level, number)
+            return S.SEC_E_OK
+        return S.SEC_E_UNSUPPORTED_FUNCTION
+
+    # ---------------------------------------------------------------- impersonation (I1–I4)
+
+    def client_token(self, entry: ContextEntry) -> AccessToken | None:
+        """The client's token on a complete server context (None when there is no client)."""
+        if entry.role is not Role.SERVER or not entry.pkg.complete:
+            return None
+        peer = entry.pkg.peer()
+        if peer is None:
+            return None
+        source = entry.package.info.Name
+        if peer.principal is None:
+            return AccessToken(
+                _ANONYMOUS_USER, level=ImpersonationLevel.SecurityAnonymous, source=source
+            )
+        level = (
+            ImpersonationLevel.SecurityIdentification
+            if peer.identify_only
+            else ImpersonationLevel.SecurityImpersonation
+        )
+        return AccessToken(peer.principal, level=level, source=source)
+
+    def impersonate(self, phContext: SecHandle | None) -> int:
+        """ImpersonateSecurityContext: I1, I3, I4."""
+        if self.kernel:
+            return S.SEC_E_UNSUPPORTED_FUNCTION  # I4: kernel-mode Schannel cannot impersonate
+        entry = self.context(phContext)
+        if entry is None:
+            return S.SEC_E_INVALID_HANDLE
+        token = self.client_token(entry)
+        if token is None or token.level == ImpersonationLevel.SecurityAnonymous:
+            return S.SEC_E_NO_IMPERSONATION
+        set_thread_token(token)
+        if enabled():
+            logger.info(
+                IMPERSONATION_BEGIN, user=token.user, level=token.level.name, source=token.source
+            )
+        return S.SEC_E_OK
+
+    def revert(self, phContext: SecHandle | None) -> int:
+        """RevertSecurityContext: I2."""
+        if self.context(phContext) is None:
+            return S.SEC_E_INVALID_HANDLE
+        if is_impersonating():
+            token = revert_to_self()
+            if enabled():
+                logger.info(IMPERSONATION_END, user=token.user)
+        return S.SEC_E_OK
+
+    def query_token(self, phContext: SecHandle | None) -> tuple[int, AccessToken | None]:
+        """QuerySecurityContextToken: the client's token, queryable even at IDENTIFY (I3, I4)."""
+        if self.kernel:
+            return S.SEC_E_UNSUPPORTED_FUNCTION, None
+        entry = self.context(phContext)
+        if entry is None:
+            return S.SEC_E_INVALID_HANDLE, None
+        token = self.client_token(entry)
+        if token is None:
+            return S.SEC_E_NO_IMPERSONATION, None
+        return S.SEC_E_OK, token
+
+
+def _zero_token_output(pOutput: SecBufferDesc) -> None:
+    for buf in pOutput.pBuffers:
+        if buf.BufferType == SECBUFFER_TOKEN:
+            buf.cbBuffer = 0

@@ -1,0 +1,37 @@
+"""The emulator's logger and event names (SPEC §11).
+
+The library never calls ``structlog.configure``; applications decide where events go (README,
+"Logging"). Event names are stable and dotted; fields are key-value pairs; nothing secret (keys,
+secrets, plaintext, token bytes) is ever logged.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import structlog
+
+logger = structlog.get_logger("sspi_async")
+
+
+def enabled() -> bool:
+    """Whether the application configured structlog.
+
+    Unconfigured structlog prints every event to stdout, which a library must not do to its host.
+    So until the application calls ``structlog.configure`` (or a test uses ``capture_logs``) only
+    errors are emitted; everything else is skipped at the cost of this one check.
+    """
+    return structlog.is_configured()
+
+
+CALL_QUEUED: Final = "sspi.call.queued"
+CALL_REFUSED: Final = "sspi.call.refused"
+CALL_COMPLETED: Final = "sspi.call.completed"
+CALL_CANCELLED: Final = "sspi.call.cancelled"
+CALLBACK_DISPATCHED: Final = "sspi.callback.dispatched"
+CALLBACK_FAILED: Final = "sspi.callback.failed"
+CREDENTIALS_REJECTED: Final = "sspi.credentials.rejected"
+IMPERSONATION_BEGIN: Final = "sspi.impersonation.begin"
+IMPERSONATION_END: Final = "sspi.impersonation.end"
+EMULATOR_STARTED: Final = "sspi.emulator.started"
+EMULATOR_CLOSED: Final = "sspi.emulator.closed"
