@@ -31,15 +31,22 @@ from ._attributes import (
 )
 from ._buffers import SecBuffer, SecBufferDesc
 from ._core import _allocations
-from ._core._async_calls import acquire_async, context_async, delete_async, free_credentials_async
+from ._core._async_calls import acquire_async as _acquire_async
+from ._core._async_calls import context_async as _context_async
+from ._core._async_calls import delete_async as _delete_async
+from ._core._async_calls import free_credentials_async as _free_credentials_async
 from ._core._async_context import Callback, SspiAsyncContext
 from ._core._bufmap import encode_application_protocols
-from ._core._checks import check_int, check_optional
-from ._core._emulator import current_emulator
-from ._core._engine import StepJob
+from ._core._checks import check_int as _check_int
+from ._core._checks import check_optional as _check_optional
+from ._core._emulator import current_emulator as _current_emulator
+from ._core._engine import StepJob as _StepJob
 from ._core._impersonation import current_token, process_token
-from ._core._messages import decrypt_message, encrypt_message, query_attributes
-from ._core._registry import find_package, list_packages
+from ._core._messages import decrypt_message as _decrypt_message
+from ._core._messages import encrypt_message as _encrypt_message
+from ._core._messages import query_attributes as _query_attributes
+from ._core._registry import find_package as _find_package
+from ._core._registry import list_packages as _list_packages
 from ._errors import SspiError, SspiMisuseError
 from ._flags import (
     ASC_REQ_ALLOCATE_MEMORY,
@@ -368,13 +375,15 @@ from ._flags import (
     TLS1_ALERT_WARNING,
     UNISP_NAME,
     ImpersonationLevel,
-    Role,
     SecApplicationProtocolNegotiationExt_ALPN,
     SecApplicationProtocolNegotiationExt_None,
     SecApplicationProtocolNegotiationExt_NPN,
     SecApplicationProtocolNegotiationStatus_None,
     SecApplicationProtocolNegotiationStatus_SelectedClientOnly,
     SecApplicationProtocolNegotiationStatus_Success,
+)
+from ._flags import (
+    Role as _Role,
 )
 from ._handles import CredHandle, CtxtHandle, SecHandle, SecInvalidateHandle, SecIsValidHandle
 from ._identity import AccessToken
@@ -388,7 +397,7 @@ from ._status import (
     to_signed,
 )
 from ._values import ULONG, TimeStamp
-from .packages import PackageError
+from .packages import PackageError as _PackageError
 
 __all__ = (
     "ASC_REQ_ALLOCATE_MEMORY",
@@ -448,6 +457,8 @@ __all__ = (
     "AcceptSecurityContext",
     "AccessToken",
     "AcquireCredentialsHandle",
+    "AcquireCredentialsHandleA",
+    "AcquireCredentialsHandleW",
     "ApplyControlToken",
     "CredHandle",
     "CtxtHandle",
@@ -455,6 +466,8 @@ __all__ = (
     "DeleteSecurityContext",
     "EncryptMessage",
     "EnumerateSecurityPackages",
+    "EnumerateSecurityPackagesA",
+    "EnumerateSecurityPackagesW",
     "FreeContextBuffer",
     "FreeCredentialsHandle",
     "ISC_REQ_ALLOCATE_MEMORY",
@@ -524,10 +537,16 @@ __all__ = (
     "ImpersonateSecurityContext",
     "ImpersonationLevel",
     "InitializeSecurityContext",
+    "InitializeSecurityContextA",
+    "InitializeSecurityContextW",
     "MAX_OUTPUT_BUFFERS",
     "QueryContextAttributes",
+    "QueryContextAttributesA",
+    "QueryContextAttributesW",
     "QuerySecurityContextToken",
     "QuerySecurityPackageInfo",
+    "QuerySecurityPackageInfoA",
+    "QuerySecurityPackageInfoW",
     "RevertSecurityContext",
     "SCHANNEL_ALERT",
     "SCHANNEL_CRED_VERSION",
@@ -937,7 +956,7 @@ def _translate(function: Callable[..., _Result]) -> Callable[..., _Result]:
             return function(*args, **kwargs)
         except SspiMisuseError:
             raise
-        except (SspiError, PackageError) as exc:
+        except (SspiError, _PackageError) as exc:
             return exc.status  # type: ignore[return-value]
 
     return wrapper
@@ -955,7 +974,7 @@ def _actx_check(handle: object, function: str) -> None:
 
 async def SspiCreateAsyncContext() -> SspiAsyncContext:
     """Create an async context (A1: its status is ``SEC_E_UNSUPPORTED_FUNCTION``)."""
-    return current_emulator().create_async_context()
+    return _current_emulator().create_async_context()
 
 
 async def SspiFreeAsyncContext(Handle: SspiAsyncContext | None) -> None:
@@ -1024,7 +1043,7 @@ async def SspiAcquireCredentialsHandleAsync(
     """Queue AcquireCredentialsHandle; returns the queueing status (A4). ``pvLogonId``,
     ``pGetKeyFn`` and ``pvGetKeyArgument`` are ignored, as Schannel ignores them."""
     _actx_check(AsyncContext, "SspiAcquireCredentialsHandleAsync")
-    return acquire_async(
+    return _acquire_async(
         AsyncContext, pszPrincipal, pszPackage, fCredentialUse, pAuthData, phCredential, ptsExpiry
     )
 
@@ -1046,9 +1065,9 @@ async def SspiInitializeSecurityContextAsync(
 ) -> int:
     """Queue InitializeSecurityContext (the client side); returns the queueing status (A4)."""
     _actx_check(AsyncContext, "SspiInitializeSecurityContextAsync")
-    check_int("TargetDataRep", TargetDataRep)
-    return context_async(
-        Role.CLIENT,
+    _check_int("TargetDataRep", TargetDataRep)
+    return _context_async(
+        _Role.CLIENT,
         AsyncContext,
         phCredential,
         phContext,
@@ -1078,9 +1097,9 @@ async def SspiAcceptSecurityContextAsync(
 ) -> int:
     """Queue AcceptSecurityContext (the server side); returns the queueing status (A4)."""
     _actx_check(AsyncContext, "SspiAcceptSecurityContextAsync")
-    check_int("TargetDataRep", TargetDataRep)
-    return context_async(
-        Role.SERVER,
+    _check_int("TargetDataRep", TargetDataRep)
+    return _context_async(
+        _Role.SERVER,
         AsyncContext,
         phCredential,
         phContext,
@@ -1101,7 +1120,7 @@ async def SspiDeleteSecurityContextAsync(
 ) -> int:
     """Queue DeleteSecurityContext; completes ``SEC_E_OK`` or ``SEC_E_INVALID_HANDLE`` (T13)."""
     _actx_check(AsyncContext, "SspiDeleteSecurityContextAsync")
-    return delete_async(AsyncContext, phContext)
+    return _delete_async(AsyncContext, phContext)
 
 
 async def SspiFreeCredentialsHandleAsync(
@@ -1109,7 +1128,7 @@ async def SspiFreeCredentialsHandleAsync(
 ) -> int:
     """Queue FreeCredentialsHandle; completes ``SEC_E_OK`` or ``SEC_E_INVALID_HANDLE`` (C4)."""
     _actx_check(AsyncContext, "SspiFreeCredentialsHandleAsync")
-    return free_credentials_async(AsyncContext, phCredential)
+    return _free_credentials_async(AsyncContext, phCredential)
 
 
 SspiAcquireCredentialsHandleAsyncA = SspiAcquireCredentialsHandleAsync
@@ -1134,13 +1153,13 @@ def AcquireCredentialsHandle(
     ptsExpiry: Any = None,
 ) -> int:
     """Acquire a credential handle (C1–C3)."""
-    return current_emulator().engine.acquire_credentials(
+    return _current_emulator().engine.acquire_credentials(
         pszPrincipal, pszPackage, fCredentialUse, pAuthData, phCredential, ptsExpiry
     )
 
 
-def _finish(outcome: int | StepJob) -> int:
-    if isinstance(outcome, StepJob):
+def _finish(outcome: int | _StepJob) -> int:
+    if isinstance(outcome, _StepJob):
         return outcome.finish(outcome.run())
     return outcome
 
@@ -1161,15 +1180,15 @@ def InitializeSecurityContext(
     ptsExpiry: Any = None,
 ) -> int:
     """One client handshake step (T1–T12), on the caller's thread."""
-    check_int("Reserved1", Reserved1)
-    check_int("TargetDataRep", TargetDataRep)
-    check_int("Reserved2", Reserved2)
+    _check_int("Reserved1", Reserved1)
+    _check_int("TargetDataRep", TargetDataRep)
+    _check_int("Reserved2", Reserved2)
     if Reserved1 or Reserved2:
         return SecurityStatus.SEC_E_INVALID_PARAMETER
-    engine = current_emulator().engine
+    engine = _current_emulator().engine
     return _finish(
         engine.security_context(
-            Role.CLIENT,
+            _Role.CLIENT,
             phCredential,
             phContext,
             pszTargetName,
@@ -1196,11 +1215,11 @@ def AcceptSecurityContext(
     ptsExpiry: Any = None,
 ) -> int:
     """One server handshake step (T1–T14), on the caller's thread."""
-    check_int("TargetDataRep", TargetDataRep)
-    engine = current_emulator().engine
+    _check_int("TargetDataRep", TargetDataRep)
+    engine = _current_emulator().engine
     return _finish(
         engine.security_context(
-            Role.SERVER,
+            _Role.SERVER,
             phCredential,
             phContext,
             None,
@@ -1217,13 +1236,13 @@ def AcceptSecurityContext(
 @_translate
 def DeleteSecurityContext(phContext: CtxtHandle | None) -> int:
     """Delete a context (T13); the handle is invalid afterwards."""
-    return current_emulator().engine.delete_context(phContext)
+    return _current_emulator().engine.delete_context(phContext)
 
 
 @_translate
 def FreeCredentialsHandle(phCredential: CredHandle | None) -> int:
     """Free a credential handle (C4); contexts built on it keep working."""
-    return current_emulator().engine.free_credentials(phCredential)
+    return _current_emulator().engine.free_credentials(phCredential)
 
 
 @_translate
@@ -1231,7 +1250,7 @@ def EncryptMessage(
     phContext: CtxtHandle | None, fQOP: int, pMessage: SecBufferDesc | None, MessageSeqNo: int = 0
 ) -> int:
     """Protect ``[STREAM_HEADER, DATA, STREAM_TRAILER, EMPTY]`` as one record (M1)."""
-    return encrypt_message(current_emulator().engine, phContext, fQOP, pMessage, MessageSeqNo)
+    return _encrypt_message(_current_emulator().engine, phContext, fQOP, pMessage, MessageSeqNo)
 
 
 @_translate
@@ -1242,7 +1261,7 @@ def DecryptMessage(
     pfQOP: Any = None,
 ) -> int:
     """Unprotect one record (M2)."""
-    return decrypt_message(current_emulator().engine, phContext, pMessage, MessageSeqNo, pfQOP)
+    return _decrypt_message(_current_emulator().engine, phContext, pMessage, MessageSeqNo, pfQOP)
 
 
 @_translate
@@ -1250,13 +1269,13 @@ def QueryContextAttributes(
     phContext: CtxtHandle | None, ulAttribute: int
 ) -> tuple[int, object | None]:
     """Query a context attribute (M3): ``(status, value)``."""
-    return query_attributes(current_emulator().engine, phContext, ulAttribute)
+    return _query_attributes(_current_emulator().engine, phContext, ulAttribute)
 
 
 @_translate
 def ApplyControlToken(phContext: CtxtHandle | None, pInput: SecBufferDesc | None) -> int:
     """Apply SCHANNEL_SHUTDOWN or an SCHANNEL_ALERT_TOKEN (M4)."""
-    return current_emulator().engine.apply_control_token(phContext, pInput)
+    return _current_emulator().engine.apply_control_token(phContext, pInput)
 
 
 def FreeContextBuffer(pvContextBuffer: object) -> int:
@@ -1268,30 +1287,30 @@ def FreeContextBuffer(pvContextBuffer: object) -> int:
 @_translate
 def ImpersonateSecurityContext(phContext: CtxtHandle | None) -> int:
     """Act as the client of a complete server context in this task (I1, I3, I4)."""
-    return current_emulator().engine.impersonate(phContext)
+    return _current_emulator().engine.impersonate(phContext)
 
 
 @_translate
 def RevertSecurityContext(phContext: CtxtHandle | None) -> int:
     """Return this task to the process token (I2)."""
-    return current_emulator().engine.revert(phContext)
+    return _current_emulator().engine.revert(phContext)
 
 
 @_translate
 def QuerySecurityContextToken(phContext: CtxtHandle | None) -> tuple[int, AccessToken | None]:
     """The client's access token (I3, I4)."""
-    return current_emulator().engine.query_token(phContext)
+    return _current_emulator().engine.query_token(phContext)
 
 
 def EnumerateSecurityPackages() -> tuple[int, list[SecPkgInfo]]:
     """Every registered package (SPEC §8)."""
-    return SecurityStatus.SEC_E_OK, [entry.info for entry in list_packages()]
+    return SecurityStatus.SEC_E_OK, [entry.info for entry in _list_packages()]
 
 
 def QuerySecurityPackageInfo(pszPackageName: str | None) -> tuple[int, SecPkgInfo | None]:
     """One package's info; unknown → ``SEC_E_SECPKG_NOT_FOUND``."""
-    check_optional("pszPackageName", pszPackageName, str)
-    entry = find_package(pszPackageName)
+    _check_optional("pszPackageName", pszPackageName, str)
+    entry = _find_package(pszPackageName)
     if entry is None:
         return SecurityStatus.SEC_E_SECPKG_NOT_FOUND, None
     return SecurityStatus.SEC_E_OK, entry.info

@@ -9,7 +9,7 @@ subclasses carrying ``.status``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -18,6 +18,7 @@ from .._attributes import SecPkgContext_StreamSizes
 from .._buffers import SecBuffer, SecBufferDesc
 from .._core import _allocations
 from .._core._async_calls import acquire_async, context_async, delete_async, free_credentials_async
+from .._core._async_context import SspiAsyncContext
 from .._core._emulator import Emulator, current_emulator
 from .._core._messages import decrypt_message, encrypt_message, query_attributes
 from .._errors import SspiError, error_for_status
@@ -63,7 +64,7 @@ DEFAULT_ASC_FLAGS = ASC_REQ_REPLAY_DETECT | ASC_REQ_SEQUENCE_DETECT | ASC_REQ_CO
 _USES = {"inbound": SECPKG_CRED_INBOUND, "outbound": SECPKG_CRED_OUTBOUND, "both": SECPKG_CRED_BOTH}
 
 
-async def _run(emulator: Emulator, queue: Any) -> int:
+async def _run(emulator: Emulator, queue: Callable[[SspiAsyncContext], int]) -> int:
     """Queue one call on a fresh async context and wait for its result."""
     actx = emulator.create_async_context()
     status = queue(actx)

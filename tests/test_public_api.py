@@ -1,0 +1,44 @@
+"""Public modules declare ``__all__`` as a tuple that matches what they export (DESIGN, anyio's
+test_all_attributes)."""
+
+from __future__ import annotations
+
+import importlib
+import types
+
+import pytest
+
+PUBLIC_MODULES = ["sspi_async", "sspi_async.sspi", "sspi_async.testing", "sspi_async.packages", "sspi_async.packages.simtls"]
+
+
+def _public_names(module: types.ModuleType) -> set[str]:
+    names = set()
+    for name, value in vars(module).items():
+        if name.startswith("_") or isinstance(value, types.ModuleType) or name == "annotations":
+            continue
+        origin = getattr(value, "__module__", None)
+        if origin is not None and not origin.startswith("sspi_async") and not isinstance(value, (int, str)):
+            continue  # typing helpers and stdlib names imported for annotations
+        names.add(name)
+    return names
+
+
+@pytest.mark.parametrize("name", PUBLIC_MODULES)
+def test_all_is_a_tuple_matching_the_exports(name: str) -> None:
+    """__all__ is a tuple; every name in it exists and every public name is in it."""
+    module = importlib.import_module(name)
+    exported = module.__all__
+    assert isinstance(exported, tuple)
+    assert len(set(exported)) == len(exported), "duplicate names in __all__"
+    missing = [n for n in exported if not hasattr(module, n)]
+    assert not missing, f"__all__ names that do not exist: {missing}"
+    unlisted = sorted(_public_names(module) - set(exported))
+    assert not unlisted, f"public names missing from __all__: {unlisted}"
+
+
+def test_sspi_async_exports_the_pythonic_api() -> None:
+    """SPEC §6–§7: the Pythonic names users import from sspi_async."""
+    import sspi_async
+
+    for name in ("Emulator", "EmulatorSettings", "SimTLSCred", "SspiError", "SspiMisuseError", "current_token", "process_token", "handshake", "register_package"):
+        assert name in sspi_async.__all__
