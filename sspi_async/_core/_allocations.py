@@ -18,6 +18,7 @@ __all__ = ("allocate", "free", "outstanding")
 
 _lock = threading.Lock()
 _live: dict[int, object] = {}
+_NOT_HELD = object()
 
 
 def allocate(data: bytes) -> bytearray:
@@ -37,8 +38,8 @@ def register(obj: object) -> None:
 def free(obj: object) -> None:
     """Release a package-owned object; raise :class:`SspiMisuseError` if it is not one."""
     with _lock:
-        held = _live.get(id(obj))
-        if held is obj:
+        # Compare identities: None (NULL) or any foreign object is not a live allocation.
+        if _live.get(id(obj), _NOT_HELD) is obj:
             del _live[id(obj)]
             return
     raise SspiMisuseError(

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import inspect
 import os
 import weakref
 from collections.abc import Coroutine
@@ -36,12 +35,12 @@ from typing import Any
 import anyio
 
 from .._errors import SspiMisuseError
-from .._status import SecurityStatus, as_status, status_name
+from .._status import STATUS_INVALID_PARAMETER, STATUS_SUCCESS, SecurityStatus, as_status, status_name
 from ._async_context import Callback, PendingCall, SspiAsyncContext
 from ._config import EmulatorSettings
 from ._engine import Engine, StepJob
-from ._impersonation import enter_callback_unit
-from ._lifecycle import CallEvent, CallState, IllegalTransitionError, Refused, transition
+from ._impersonation import forget_inherited_token
+from ._lifecycle import TRANSITIONS, CallEvent, CallState, IllegalTransitionError, Refused, transition
 from ._log import (
     CALL_CANCELLED,
     CALL_COMPLETED,
@@ -225,12 +224,10 @@ class Emulator:
 
     def reinit(self, actx: SspiAsyncContext | None) -> int:
         """SspiReinitAsyncContext (A9): back to ``SEC_E_UNSUPPORTED_FUNCTION``, callback kept."""
-        from .._status import STATUS_INVALID_PARAMETER, STATUS_SUCCESS
-
         if actx is None:
             return STATUS_INVALID_PARAMETER
         self._live(actx, "SspiReinitAsyncContext")
-        outcome = transition(actx._state, CallEvent.REINIT)
+        outcome = TRANSITIONS[actx._state, CallEvent.REINIT]  # FREED was rejected by _live
         if isinstance(outcome, Refused):
             return int(outcome)
         actx._state = outcome
@@ -308,7 +305,9 @@ class Emulator:
         """
         if self._closing:
             return self._refuse(actx, function, S.SEC_E_SHUTDOWN_IN_PROGRESS)
-        outcome = transition(actx._state, self._strict_event)
+        outcome = TRANSITIONS.get((actx._state, self._strict_event))  # hot path: the table, inlined
+        if outcome is None:
+            raise IllegalTransitionError(actx._state, self._strict_event)
         if isinstance(outcome, Refused):
             return self._refuse(actx, function, int(outcome))
         loop = asyncio.get_running_loop()
@@ -378,17 +377,15 @@ class Emulator:
             if not future.done():
                 future.set_result(status)
         if call.callback is not None:
-            context = contextvars.copy_context()
-            context.run(enter_callback_unit)  # I5: the callback starts at the process token
             actx._callback_due += 1
             self._callbacks_due += 1
-            asyncio.get_running_loop().call_soon(
-                self._notify, actx, call.callback, call.callback_data, context=context
-            )
+            # call_soon runs _notify in its own copy of the current context (I5, A6).
+            asyncio.get_running_loop().call_soon(self._notify, actx, call.callback, call.callback_data)
         else:
             self._check_idle()
 
     def _notify(self, actx: SspiAsyncContext, callback: Callback, data: object) -> None:
+        forget_inherited_token()  # I5: the callback starts at the process token
         actx._callback_due -= 1
         self._callbacks_due -= 1
         if enabled():
@@ -398,11 +395,13 @@ class Emulator:
         except Exception:
             logger.exception(CALLBACK_FAILED, actx=actx.id)
         else:
-            if inspect.iscoroutine(result):
+            # A coroutine function's coroutine becomes a task the emulator owns (A6).
+            if result is not None and isinstance(result, Coroutine):
                 task = asyncio.get_running_loop().create_task(self._guard(actx, result))
                 self._tasks.add(task)
                 task.add_done_callback(self._task_done)
-        self._check_idle()
+        if self._idle is not None:
+            self._check_idle()
 
     @staticmethod
     async def _guard(actx: SspiAsyncContext, coro: Coroutine[Any, Any, Any]) -> None:

@@ -208,8 +208,10 @@ class StepJob:
         attrs = entry.granted
         if entry.package.package.tls_framed:
             attrs |= base_attributes(entry.role) | honoured_attributes(entry.role, entry.flags)
-        if self.allocate and result.output:
-            attrs |= ISC_REQ_ALLOCATE_MEMORY  # ISC_RET_ALLOCATED_MEMORY == ASC_RET_ALLOCATED_MEMORY
+        if self.allocate:
+            # T2/T9: the RET bit follows the REQ flag of this call, as Wine's establish_context
+            # sets it (ISC_RET_ALLOCATED_MEMORY == ASC_RET_ALLOCATED_MEMORY == 0x100).
+            attrs |= ISC_REQ_ALLOCATE_MEMORY
         if status == S.SEC_E_OK and entry.role is Role.SERVER and entry.flags & ASC_REQ_MUTUAL_AUTH:
             peer = entry.pkg.peer()
             if peer is not None and peer.principal is not None:

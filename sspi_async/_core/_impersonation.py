@@ -6,13 +6,13 @@ Windows keeps an impersonation token per *thread*. asyncio's unit of execution i
 the token lives in a ``ContextVar`` — but a ContextVar is copied into every child task,
 ``call_soon`` callback and ``to_thread`` worker, which would leak an impersonation into code that
 never asked for it (reference §6.3, pitfalls 1–3). So the variable holds a *frame* that records its
-owner: the task that set it (or, outside any task, the thread plus the callback unit the emulator
-runs). A frame only counts while its owner is the one reading it; everyone else sees the process
+owner: the task that set it (or, outside any task, the thread that set it
+). A frame only counts while its owner is the one reading it; everyone else sees the process
 token. That gives:
 
 * child tasks, gather/TaskGroup members, eager tasks: a new task, a new owner → process token;
-* ``call_soon`` callbacks run by the emulator: a fresh unit → process token (I5), and an
-  impersonation made inside the callback ends with it;
+* ``call_soon`` callbacks run by the emulator: no task, and every callback runs in its own copy
+  of the context → process token (I5); an impersonation made inside the callback ends with it;
 * worker threads: another thread → process token.
 
 Reverting sets a fresh frame rather than ``ContextVar.reset`` because reset tokens cannot cross
@@ -30,7 +30,7 @@ from .._identity import AccessToken
 
 __all__ = (
     "current_token",
-    "enter_callback_unit",
+    "forget_inherited_token",
     "is_impersonating",
     "process_token",
     "revert_to_self",
@@ -56,14 +56,15 @@ _unit: contextvars.ContextVar[object | None] = contextvars.ContextVar(
 
 
 def _owner() -> object:
-    """Identify the running unit of execution: the current task, else (thread, callback unit)."""
+    """Identify the running unit of execution: the current task, else the thread. (Every loop
+    callback runs in its own copy of the context, so a frame set in one dies with it.)"""
     try:
         task = asyncio.current_task()
     except RuntimeError:  # no running loop in this thread
         task = None
     if task is not None:
         return task
-    return (threading.get_ident(), _unit.get())
+    return threading.get_ident()
 
 
 def process_token() -> AccessToken:
@@ -111,7 +112,11 @@ def revert_to_self() -> AccessToken:
     return previous
 
 
-def enter_callback_unit() -> None:
-    """Start a fresh unit in the current Context (used inside ``Context.run`` before a callback)."""
-    _unit.set(object())
-    _frame.set(None)
+def forget_inherited_token() -> None:
+    """Drop a frame inherited from whoever scheduled the running callback (I5).
+
+    A frame owned by a task never counts in a callback anyway (there is no current task); this
+    clears the one case that would: a callback queued from a callback that was impersonating.
+    """
+    if _frame.get() is not None:
+        _frame.set(None)

@@ -34,6 +34,10 @@ __all__ = ("CallEvent", "CallState", "Refused", "transition")
 class CallState(enum.Enum):
     """Where an async context is in its call lifecycle."""
 
+    # Members are singletons compared by identity; Enum's own __hash__ runs in Python on every
+    # table lookup (the hot path of every queued call), object's runs in C.
+    __hash__ = object.__hash__
+
     IDLE = "idle"
     PENDING = "pending"
     COMPLETE = "complete"
@@ -42,6 +46,8 @@ class CallState(enum.Enum):
 
 class CallEvent(enum.Enum):
     """What can happen to an async context."""
+
+    __hash__ = object.__hash__
 
     QUEUE = "queue"
     QUEUE_STRICT = "queue (strict)"

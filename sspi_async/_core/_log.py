@@ -14,14 +14,11 @@ import structlog
 logger = structlog.get_logger("sspi_async")
 
 
-def enabled() -> bool:
-    """Whether the application configured structlog.
-
-    Unconfigured structlog prints every event to stdout, which a library must not do to its host.
-    So until the application calls ``structlog.configure`` (or a test uses ``capture_logs``) only
-    errors are emitted; everything else is skipped at the cost of this one check.
-    """
-    return structlog.is_configured()
+#: Whether the application configured structlog. Unconfigured structlog prints every event to
+#: stdout, which a library must not do to its host, so until the application calls
+#: ``structlog.configure`` (or a test uses ``capture_logs``) only errors are emitted; everything
+#: else is skipped at the cost of this one check (an alias: no extra frame on the hot path).
+enabled = structlog.is_configured
 
 
 CALL_QUEUED: Final = "sspi.call.queued"
