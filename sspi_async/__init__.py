@@ -9,7 +9,14 @@ The Pythonic API lives here; the exact Win32 names are in :mod:`sspi_async.sspi`
 
 from __future__ import annotations
 
-from ._api._objects import Credentials, Decrypted, SecurityContext, StepOutcome, acquire_credentials, handshake
+from ._api._objects import (
+    Credentials,
+    Decrypted,
+    SecurityContext,
+    StepOutcome,
+    acquire_credentials,
+    handshake,
+)
 from ._core._async_context import SspiAsyncContext
 from ._core._config import ConfigurationError, EmulatorSettings, SimTLSCred
 from ._core._emulator import Emulator, current_emulator

@@ -15,8 +15,25 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "sspi_async"
 
 L0 = {"sspi_async._status", "sspi_async._flags", "sspi_async._errors"}
-L1 = {"sspi_async._buffers", "sspi_async._handles", "sspi_async._attributes", "sspi_async._identity", "sspi_async._values"}
-FORBIDDEN_BELOW_L3 = {"asyncio", "anyio", "structlog", "pydantic", "time", "logging", "threading", "random", "socket", "selectors"}
+L1 = {
+    "sspi_async._buffers",
+    "sspi_async._handles",
+    "sspi_async._attributes",
+    "sspi_async._identity",
+    "sspi_async._values",
+}
+FORBIDDEN_BELOW_L3 = {
+    "asyncio",
+    "anyio",
+    "structlog",
+    "pydantic",
+    "time",
+    "logging",
+    "threading",
+    "random",
+    "socket",
+    "selectors",
+}
 CLOCK_CALLS = {"now", "utcnow", "today", "monotonic", "perf_counter", "time_ns"}
 
 
@@ -56,7 +73,13 @@ def _imports(path: Path) -> list[tuple[str, int]]:
                 target = node.module or ""
             found.append((target, node.lineno))
             # "from . import x" names submodules too
-            found += [(f"{target}.{alias.name}", node.lineno) for alias in node.names if (ROOT.parent / Path(*f"{target}.{alias.name}".split("."))).with_suffix(".py").exists()]
+            found += [
+                (f"{target}.{alias.name}", node.lineno)
+                for alias in node.names
+                if (ROOT.parent / Path(*f"{target}.{alias.name}".split(".")))
+                .with_suffix(".py")
+                .exists()
+            ]
     return found
 
 
@@ -70,14 +93,24 @@ def test_imports_point_down(path: Path) -> None:
     for target, line in _imports(path):
         if not target.startswith("sspi_async"):
             continue
-        assert layer(target) <= layer(here), f"{here}:{line} (L{layer(here)}) imports {target} (L{layer(target)})"
+        assert layer(target) <= layer(here), (
+            f"{here}:{line} (L{layer(here)}) imports {target} (L{layer(target)})"
+        )
         if not here.startswith("sspi_async.testing"):
-            assert not target.startswith("sspi_async.testing"), f"{here}:{line} imports the test helpers"
+            assert not target.startswith("sspi_async.testing"), (
+                f"{here}:{line} imports the test helpers"
+            )
         if not here.startswith("sspi_async._cli") and here != "sspi_async.__main__":
-            assert not target.startswith("sspi_async._cli"), f"{here}:{line} imports the command line"
+            assert not target.startswith("sspi_async._cli"), (
+                f"{here}:{line} imports the command line"
+            )
 
 
-@pytest.mark.parametrize("path", [p for p in MODULES if layer(_module_name(p)) <= 2], ids=lambda p: str(p.relative_to(ROOT.parent)))
+@pytest.mark.parametrize(
+    "path",
+    [p for p in MODULES if layer(_module_name(p)) <= 2],
+    ids=lambda p: str(p.relative_to(ROOT.parent)),
+)
 def test_lower_layers_are_sans_io(path: Path) -> None:
     """DESIGN: L0–L2 import no asyncio/anyio/structlog/pydantic, read no clock, start no thread."""
     for target, line in _imports(path):
@@ -85,7 +118,9 @@ def test_lower_layers_are_sans_io(path: Path) -> None:
         assert root not in FORBIDDEN_BELOW_L3, f"{_module_name(path)}:{line} imports {target}"
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            assert node.func.attr not in CLOCK_CALLS, f"{_module_name(path)}:{node.lineno} reads a clock ({node.func.attr})"
+            assert node.func.attr not in CLOCK_CALLS, (
+                f"{_module_name(path)}:{node.lineno} reads a clock ({node.func.attr})"
+            )
 
 
 def test_layer_checker_catches_an_upward_import(tmp_path: Path) -> None:
@@ -94,7 +129,7 @@ def test_layer_checker_catches_an_upward_import(tmp_path: Path) -> None:
     bad = ROOT / "packages" / "_layering_probe.py"
     bad.write_text("from __future__ import annotations\n\nfrom .._core import _engine\n")
     try:
-        with pytest.raises(AssertionError, match="imports sspi_async._core"):
+        with pytest.raises(AssertionError, match=r"imports sspi_async\._core"):
             test_imports_point_down(bad)
     finally:
         bad.unlink()

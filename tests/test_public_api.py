@@ -8,7 +8,13 @@ import types
 
 import pytest
 
-PUBLIC_MODULES = ["sspi_async", "sspi_async.sspi", "sspi_async.testing", "sspi_async.packages", "sspi_async.packages.simtls"]
+PUBLIC_MODULES = [
+    "sspi_async",
+    "sspi_async.sspi",
+    "sspi_async.testing",
+    "sspi_async.packages",
+    "sspi_async.packages.simtls",
+]
 
 
 def _public_names(module: types.ModuleType) -> set[str]:
@@ -17,7 +23,11 @@ def _public_names(module: types.ModuleType) -> set[str]:
         if name.startswith("_") or isinstance(value, types.ModuleType) or name == "annotations":
             continue
         origin = getattr(value, "__module__", None)
-        if origin is not None and not origin.startswith("sspi_async") and not isinstance(value, (int, str)):
+        if (
+            origin is not None
+            and not origin.startswith("sspi_async")
+            and not isinstance(value, (int, str))
+        ):
             continue  # typing helpers and stdlib names imported for annotations
         names.add(name)
     return names
@@ -40,5 +50,15 @@ def test_sspi_async_exports_the_pythonic_api() -> None:
     """SPEC §6–§7: the Pythonic names users import from sspi_async."""
     import sspi_async
 
-    for name in ("Emulator", "EmulatorSettings", "SimTLSCred", "SspiError", "SspiMisuseError", "current_token", "process_token", "handshake", "register_package"):
+    for name in (
+        "Emulator",
+        "EmulatorSettings",
+        "SimTLSCred",
+        "SspiError",
+        "SspiMisuseError",
+        "current_token",
+        "process_token",
+        "handshake",
+        "register_package",
+    ):
         assert name in sspi_async.__all__

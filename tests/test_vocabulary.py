@@ -27,11 +27,17 @@ from sspi_async.sspi import (
     to_signed,
 )
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sspi-api-and-schannel.md"
+REFERENCE = (
+    Path(__file__).resolve().parents[2] / "shared" / "reference" / "sspi-api-and-schannel.md"
+)
 
 
 def _rows(text: str) -> list[list[str]]:
-    return [[c.strip() for c in line.strip().strip("|").split("|")] for line in text.splitlines() if line.startswith("|") and not line.startswith("|--")]
+    return [
+        [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in text.splitlines()
+        if line.startswith("|") and not line.startswith("|--")
+    ]
 
 
 def _section(text: str, start: str, end: str) -> str:
@@ -41,7 +47,9 @@ def _section(text: str, start: str, end: str) -> str:
 
 def _reference_values() -> dict[str, int]:
     if not REFERENCE.exists():
-        pytest.skip(f"the reference tables are read from {REFERENCE}, which is not beside this checkout")
+        pytest.skip(
+            f"the reference tables are read from {REFERENCE}, which is not beside this checkout"
+        )
     text = REFERENCE.read_text()
     values: dict[str, int] = {}
     for row in _rows(_section(text, "## 4. SECURITY_STATUS", "## 5. Constants")):
@@ -56,11 +64,17 @@ def _reference_values() -> dict[str, int]:
     for row in _rows(_section(text, "- Alert descriptions:", "- Credential versions")):
         if row[0] != "Name":
             values["TLS1_ALERT_" + row[0].split()[0]] = int(row[1])
-    for start, end in (("- Protocol bits:", "- Credential flags:"), ("- Credential flags:", "## 6.")):
+    for start, end in (
+        ("- Protocol bits:", "- Credential flags:"),
+        ("- Credential flags:", "## 6."),
+    ):
         for row in _rows(_section(text, start, end)):
             if row[0] != "Name":
                 values[row[0]] = int(row[1], 16)
-    for prefix, start, end in (("ISC", "### 5.3 ISC_REQ", "### 5.4"), ("ASC", "### 5.4 ASC_REQ", "Note that the ISC")):
+    for prefix, start, end in (
+        ("ISC", "### 5.3 ISC_REQ", "### 5.4"),
+        ("ASC", "### 5.4 ASC_REQ", "Note that the ISC"),
+    ):
         for flag, req, _ret in _rows(_section(text, start, end)):
             if flag != "Flag" and not flag.startswith("RET ") and req != "—":
                 values[f"{prefix}_REQ_{flag.split(' / ')[0].strip()}"] = int(req, 16)
@@ -72,7 +86,11 @@ def test_every_reference_constant_is_exported_with_its_value() -> None:
     SCH_CRED_* name of the reference is in sspi_async.sspi with the same value."""
     expected = _reference_values()
     assert len(expected) > 250
-    wrong = {name: (getattr(sspi, name, None), value) for name, value in expected.items() if getattr(sspi, name, None) != value}
+    wrong = {
+        name: (getattr(sspi, name, None), value)
+        for name, value in expected.items()
+        if getattr(sspi, name, None) != value
+    }
     assert not wrong, f"(exported, reference) mismatches: {wrong}"
 
 
@@ -86,7 +104,8 @@ def test_fixed_names_and_values() -> None:
     assert (sspi.SECURITY_NATIVE_DREP, sspi.SECURITY_NETWORK_DREP) == (0x10, 0)
     assert (sspi.SCHANNEL_RENEGOTIATE, sspi.SCHANNEL_SHUTDOWN, sspi.SCHANNEL_ALERT) == (0, 1, 2)
     assert sspi.SECBUFFER_VERSION == 0
-    assert sspi.ISC_RET_ALLOCATED_MEMORY == 0x100 and sspi.ASC_RET_EXTENDED_ERROR == 0x8000
+    assert sspi.ISC_RET_ALLOCATED_MEMORY == 0x100
+    assert sspi.ASC_RET_EXTENDED_ERROR == 0x8000
 
 
 def test_statuses_are_unsigned_and_print_by_name() -> None:
@@ -102,7 +121,8 @@ def test_signed_conversions_and_sec_success() -> None:
     assert to_signed(0x80090308) == -2146893048
     assert from_signed(-2146893048) == 0x80090308
     assert to_signed(SEC_I_ASYNC_CALL_PENDING) == 0x00090368
-    assert SEC_SUCCESS(SEC_E_OK) and SEC_SUCCESS(SEC_I_ASYNC_CALL_PENDING)
+    assert SEC_SUCCESS(SEC_E_OK)
+    assert SEC_SUCCESS(SEC_I_ASYNC_CALL_PENDING)
     assert not SEC_SUCCESS(SEC_E_INVALID_TOKEN)
 
 
@@ -113,7 +133,8 @@ def test_handles_start_invalid_and_compare_by_fields() -> None:
     assert not SecIsValidHandle(handle)
     handle.dwLower, handle.dwUpper = 5, 6
     assert SecIsValidHandle(handle)
-    assert handle == SecHandle(5, 6) and handle != CredHandle(5, 7)
+    assert handle == SecHandle(5, 6)
+    assert handle != CredHandle(5, 7)
     SecInvalidateHandle(handle)
     assert not SecIsValidHandle(handle)
 
@@ -123,6 +144,7 @@ def test_buffers_and_time_stamps() -> None:
     buf = SecBuffer(sspi.SECBUFFER_TOKEN, 3, bytearray(b"abcdef"))
     assert buf.data() == b"abc"
     desc = SecBufferDesc([buf, SecBuffer(sspi.SECBUFFER_EMPTY)])
-    assert desc.cBuffers == 2 and desc.ulVersion == sspi.SECBUFFER_VERSION
+    assert desc.cBuffers == 2
+    assert desc.ulVersion == sspi.SECBUFFER_VERSION
     assert TimeStamp(0).datetime.year == 1601
     assert TimeStamp(116444736000000000).datetime.isoformat() == "1970-01-01T00:00:00+00:00"

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from .._attributes import SecPkgContext_StreamSizes
 from .._buffers import SecBuffer, SecBufferDesc
@@ -56,11 +56,30 @@ from .._identity import AccessToken
 from .._status import SEC_SUCCESS, SecurityStatus, as_status
 from .._values import ULONG, TimeStamp
 
-__all__ = ("Credentials", "Decrypted", "SecurityContext", "StepOutcome", "acquire_credentials", "handshake")
+__all__ = (
+    "Credentials",
+    "Decrypted",
+    "SecurityContext",
+    "StepOutcome",
+    "acquire_credentials",
+    "handshake",
+)
 
 S = SecurityStatus
-DEFAULT_ISC_FLAGS = ISC_REQ_REPLAY_DETECT | ISC_REQ_SEQUENCE_DETECT | ISC_REQ_CONFIDENTIALITY | ISC_REQ_STREAM | ISC_REQ_EXTENDED_ERROR
-DEFAULT_ASC_FLAGS = ASC_REQ_REPLAY_DETECT | ASC_REQ_SEQUENCE_DETECT | ASC_REQ_CONFIDENTIALITY | ASC_REQ_STREAM | ASC_REQ_EXTENDED_ERROR
+DEFAULT_ISC_FLAGS = (
+    ISC_REQ_REPLAY_DETECT
+    | ISC_REQ_SEQUENCE_DETECT
+    | ISC_REQ_CONFIDENTIALITY
+    | ISC_REQ_STREAM
+    | ISC_REQ_EXTENDED_ERROR
+)
+DEFAULT_ASC_FLAGS = (
+    ASC_REQ_REPLAY_DETECT
+    | ASC_REQ_SEQUENCE_DETECT
+    | ASC_REQ_CONFIDENTIALITY
+    | ASC_REQ_STREAM
+    | ASC_REQ_EXTENDED_ERROR
+)
 _USES = {"inbound": SECPKG_CRED_INBOUND, "outbound": SECPKG_CRED_OUTBOUND, "both": SECPKG_CRED_BOTH}
 
 
@@ -100,9 +119,14 @@ async def acquire_credentials(
     emulator = emulator or current_emulator()
     code = _USES.get(use) if isinstance(use, str) else use
     if code is None:
-        raise ValueError(f"use must be 'inbound', 'outbound', 'both' or a SECPKG_CRED_* value, not {use!r}")
+        raise ValueError(
+            f"use must be 'inbound', 'outbound', 'both' or a SECPKG_CRED_* value, not {use!r}"
+        )
     handle, expiry = CredHandle(), TimeStamp()
-    status = await _run(emulator, lambda actx: acquire_async(actx, principal, package, code, auth_data, handle, expiry))
+    status = await _run(
+        emulator,
+        lambda actx: acquire_async(actx, principal, package, code, auth_data, handle, expiry),
+    )
     if status != S.SEC_E_OK:
         raise error_for_status(status, f"AcquireCredentialsHandle({package!r}) failed")
     return Credentials(emulator, handle, package, code, expiry)
@@ -111,7 +135,9 @@ async def acquire_credentials(
 class Credentials:
     """A credential handle; make contexts with :meth:`client_context` / :meth:`server_context`."""
 
-    def __init__(self, emulator: Emulator, handle: CredHandle, package: str, use: int, expiry: TimeStamp) -> None:
+    def __init__(
+        self, emulator: Emulator, handle: CredHandle, package: str, use: int, expiry: TimeStamp
+    ) -> None:
         self.emulator = emulator
         self.handle = handle
         self.package = package
@@ -124,7 +150,13 @@ class Credentials:
         """When the credential expires (C3)."""
         return self._expiry.datetime
 
-    def client_context(self, target_name: str | None = None, *, flags: int = DEFAULT_ISC_FLAGS, alpn: list[str] | None = None) -> SecurityContext:
+    def client_context(
+        self,
+        target_name: str | None = None,
+        *,
+        flags: int = DEFAULT_ISC_FLAGS,
+        alpn: list[str] | None = None,
+    ) -> SecurityContext:
         """A new client side (InitializeSecurityContext); nothing is sent until :meth:`SecurityContext.step`."""
         return SecurityContext(self, Role.CLIENT, target_name, flags, alpn)
 
@@ -202,7 +234,14 @@ class Decrypted:
 class SecurityContext:
     """One side of a security context. Drive it with :meth:`step` until ``complete``."""
 
-    def __init__(self, credentials: Credentials, role: Role, target_name: str | None, flags: int, alpn: list[str] | None) -> None:
+    def __init__(
+        self,
+        credentials: Credentials,
+        role: Role,
+        target_name: str | None,
+        flags: int,
+        alpn: list[str] | None,
+    ) -> None:
         self.credentials = credentials
         self.emulator = credentials.emulator
         self.role = role
@@ -223,7 +262,11 @@ class SecurityContext:
         if not self._started and self.alpn:
             from .._core._bufmap import encode_application_protocols
 
-            buffers.append(SecBuffer.of(SECBUFFER_APPLICATION_PROTOCOLS, encode_application_protocols(self.alpn)))
+            buffers.append(
+                SecBuffer.of(
+                    SECBUFFER_APPLICATION_PROTOCOLS, encode_application_protocols(self.alpn)
+                )
+            )
         return SecBufferDesc(buffers) if buffers else None
 
     async def step(self, token: bytes | None = None) -> StepOutcome:
@@ -251,7 +294,19 @@ class SecurityContext:
         status = await _run(
             self.emulator,
             lambda actx: context_async(
-                self.role, actx, cred, phcontext, self.target_name, flags, 0, pinput, 0, self.handle, output, self.attributes, self.expiry
+                self.role,
+                actx,
+                cred,
+                phcontext,
+                self.target_name,
+                flags,
+                0,
+                pinput,
+                0,
+                self.handle,
+                output,
+                self.attributes,
+                self.expiry,
             ),
         )
         produced = b""
@@ -263,7 +318,10 @@ class SecurityContext:
             missing = _marked(pinput, SECBUFFER_MISSING)
             return StepOutcome(as_status(status), b"", missing=missing)
         if not SEC_SUCCESS(status):
-            error = error_for_status(status, f"{'Initialize' if self.role is Role.CLIENT else 'Accept'}SecurityContext failed")
+            error = error_for_status(
+                status,
+                f"{'Initialize' if self.role is Role.CLIENT else 'Accept'}SecurityContext failed",
+            )
             error.token = produced  # type: ignore[attr-defined]
             raise error
         self._started = True
@@ -292,12 +350,16 @@ class SecurityContext:
         out = bytearray()
         for start in range(0, max(len(data), 1), sizes.cbMaximumMessage):
             chunk = data[start : start + sizes.cbMaximumMessage]
-            message = SecBufferDesc([
-                SecBuffer(SECBUFFER_STREAM_HEADER, sizes.cbHeader, bytearray(sizes.cbHeader)),
-                SecBuffer.of(SECBUFFER_DATA, bytearray(chunk)),
-                SecBuffer(SECBUFFER_STREAM_TRAILER, sizes.cbTrailer, bytearray(sizes.cbTrailer)),
-                SecBuffer(SECBUFFER_EMPTY),
-            ])
+            message = SecBufferDesc(
+                [
+                    SecBuffer(SECBUFFER_STREAM_HEADER, sizes.cbHeader, bytearray(sizes.cbHeader)),
+                    SecBuffer.of(SECBUFFER_DATA, bytearray(chunk)),
+                    SecBuffer(
+                        SECBUFFER_STREAM_TRAILER, sizes.cbTrailer, bytearray(sizes.cbTrailer)
+                    ),
+                    SecBuffer(SECBUFFER_EMPTY),
+                ]
+            )
             status = encrypt_message(self.emulator.engine, self.handle, 0, message, 0)
             if status != S.SEC_E_OK:
                 raise error_for_status(status, "EncryptMessage failed")
@@ -307,19 +369,35 @@ class SecurityContext:
 
     def decrypt(self, data: bytes) -> Decrypted:
         """Unprotect the first record in ``data`` (M2)."""
-        message = SecBufferDesc([SecBuffer.of(SECBUFFER_DATA, data), SecBuffer(SECBUFFER_EMPTY), SecBuffer(SECBUFFER_EMPTY), SecBuffer(SECBUFFER_EMPTY)])
+        message = SecBufferDesc(
+            [
+                SecBuffer.of(SECBUFFER_DATA, data),
+                SecBuffer(SECBUFFER_EMPTY),
+                SecBuffer(SECBUFFER_EMPTY),
+                SecBuffer(SECBUFFER_EMPTY),
+            ]
+        )
         status = decrypt_message(self.emulator.engine, self.handle, message, 0, None)
         if status == S.SEC_E_INCOMPLETE_MESSAGE:
             return Decrypted(as_status(status), missing=message.pBuffers[0].cbBuffer)
         if status not in (S.SEC_E_OK, S.SEC_I_CONTEXT_EXPIRED, S.SEC_I_RENEGOTIATE):
             raise error_for_status(status, "DecryptMessage failed")
         plain = next((b.data() for b in message.pBuffers if b.BufferType == SECBUFFER_DATA), b"")
-        extra = next((bytes(b.pvBuffer or b"")[: b.cbBuffer] for b in message.pBuffers if b.BufferType == SECBUFFER_EXTRA), b"")
+        extra = next(
+            (
+                bytes(b.pvBuffer or b"")[: b.cbBuffer]
+                for b in message.pBuffers
+                if b.BufferType == SECBUFFER_EXTRA
+            ),
+            b"",
+        )
         return Decrypted(as_status(status), plain, extra)
 
     async def shutdown(self) -> bytes:
         """Apply SCHANNEL_SHUTDOWN and return the close_notify record to send (M4)."""
-        control = SecBufferDesc([SecBuffer.of(SECBUFFER_TOKEN, SCHANNEL_SHUTDOWN.to_bytes(4, "little"))])
+        control = SecBufferDesc(
+            [SecBuffer.of(SECBUFFER_TOKEN, SCHANNEL_SHUTDOWN.to_bytes(4, "little"))]
+        )
         status = self.emulator.engine.apply_control_token(self.handle, control)
         if status != S.SEC_E_OK:
             raise error_for_status(status, "ApplyControlToken(SCHANNEL_SHUTDOWN) failed")
@@ -364,14 +442,18 @@ def _marked(desc: SecBufferDesc | None, kind: int) -> int:
     return next((b.cbBuffer for b in desc.pBuffers if b.BufferType == kind), 0)
 
 
-async def handshake(client: SecurityContext, server: SecurityContext, *, max_steps: int = 64) -> None:
+async def handshake(
+    client: SecurityContext, server: SecurityContext, *, max_steps: int = 64
+) -> None:
     """Run a complete in-memory handshake between ``client`` and ``server``.
 
     Raises:
         SspiError: either side failed (the error of the side that failed first).
     """
     if client.role is not Role.CLIENT or server.role is not Role.SERVER:
-        raise ValueError("handshake(client, server) needs a client context and a server context, in that order")
+        raise ValueError(
+            "handshake(client, server) needs a client context and a server context, in that order"
+        )
     to_server = (await client.step(None)).token
     for _ in range(max_steps):
         if client.complete and server.complete:

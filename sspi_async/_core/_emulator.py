@@ -35,12 +35,25 @@ from typing import Any
 import anyio
 
 from .._errors import SspiMisuseError
-from .._status import STATUS_INVALID_PARAMETER, STATUS_SUCCESS, SecurityStatus, as_status, status_name
+from .._status import (
+    STATUS_INVALID_PARAMETER,
+    STATUS_SUCCESS,
+    SecurityStatus,
+    as_status,
+    status_name,
+)
 from ._async_context import Callback, PendingCall, SspiAsyncContext
 from ._config import EmulatorSettings
 from ._engine import Engine, StepJob
 from ._impersonation import forget_inherited_token
-from ._lifecycle import TRANSITIONS, CallEvent, CallState, IllegalTransitionError, Refused, transition
+from ._lifecycle import (
+    TRANSITIONS,
+    CallEvent,
+    CallState,
+    IllegalTransitionError,
+    Refused,
+    transition,
+)
 from ._log import (
     CALL_CANCELLED,
     CALL_COMPLETED,
@@ -380,7 +393,9 @@ class Emulator:
             actx._callback_due += 1
             self._callbacks_due += 1
             # call_soon runs _notify in its own copy of the current context (I5, A6).
-            asyncio.get_running_loop().call_soon(self._notify, actx, call.callback, call.callback_data)
+            asyncio.get_running_loop().call_soon(
+                self._notify, actx, call.callback, call.callback_data
+            )
         else:
             self._check_idle()
 

@@ -23,7 +23,13 @@ from ..packages import SecurityPackage
 from ..packages.simtls import SimTLSPackage
 from ._config import SimTLSCred, describe_validation_error
 
-__all__ = ("PackageEntry", "RejectedAuthDataError", "find_package", "list_packages", "register_package")
+__all__ = (
+    "PackageEntry",
+    "RejectedAuthDataError",
+    "find_package",
+    "list_packages",
+    "register_package",
+)
 
 ENTRY_POINT_GROUP = "sspi_async.packages"
 

@@ -35,7 +35,9 @@ def _random() -> Callable[[int], bytes]:
 
 
 def _check_step(name: str, result: StepResult, given: int, tls_framed: bool) -> None:
-    assert isinstance(result, StepResult), f"{name}.step returned {type(result).__name__}, not StepResult"
+    assert isinstance(result, StepResult), (
+        f"{name}.step returned {type(result).__name__}, not StepResult"
+    )
     assert 0 <= result.consumed <= given, f"{name}.step consumed {result.consumed} of {given} bytes"
     if tls_framed and result.output:
         complete, _ = split_records(result.output)
@@ -46,7 +48,9 @@ def _handshake(package: SecurityPackage, client: PackageContext, server: Package
     framed = package.tls_framed
     to_server = client.step(b"")
     _check_step("client", to_server, 0, framed)
-    assert to_server.status == S.SEC_I_CONTINUE_NEEDED, f"client first step gave {to_server.status:#x}, not SEC_I_CONTINUE_NEEDED (T1)"
+    assert to_server.status == S.SEC_I_CONTINUE_NEEDED, (
+        f"client first step gave {to_server.status:#x}, not SEC_I_CONTINUE_NEEDED (T1)"
+    )
     pending_to_server, pending_to_client = to_server.output, b""
     for _ in range(32):
         if client.complete and server.complete:
@@ -54,29 +58,43 @@ def _handshake(package: SecurityPackage, client: PackageContext, server: Package
         if pending_to_server:
             result = server.step(pending_to_server)
             _check_step("server", result, len(pending_to_server), framed)
-            assert result.status in (S.SEC_I_CONTINUE_NEEDED, S.SEC_E_OK), f"server step failed with {result.status:#x}"
+            assert result.status in (S.SEC_I_CONTINUE_NEEDED, S.SEC_E_OK), (
+                f"server step failed with {result.status:#x}"
+            )
             pending_to_server = pending_to_server[result.consumed :]
             pending_to_client += result.output
         if pending_to_client and not client.complete:
             result = client.step(pending_to_client)
             _check_step("client", result, len(pending_to_client), framed)
-            assert result.status in (S.SEC_I_CONTINUE_NEEDED, S.SEC_E_OK), f"client step failed with {result.status:#x}"
+            assert result.status in (S.SEC_I_CONTINUE_NEEDED, S.SEC_E_OK), (
+                f"client step failed with {result.status:#x}"
+            )
             pending_to_client = pending_to_client[result.consumed :]
             pending_to_server += result.output
         elif pending_to_client:
-            pending_to_client = b""  # post-handshake bytes (tickets) go to decrypt, not checked here
+            pending_to_client = (
+                b""  # post-handshake bytes (tickets) go to decrypt, not checked here
+            )
     assert client.complete and server.complete, "the handshake did not complete within 32 steps"
-    assert client.peer() is not None and server.peer() is not None, "peer() must be set once complete"
+    assert client.peer() is not None and server.peer() is not None, (
+        "peer() must be set once complete"
+    )
 
 
 def _roundtrip(sender: PackageContext, receiver: PackageContext, payload: bytes) -> None:
     sizes = sender.stream_sizes()
-    assert isinstance(sizes, SecPkgContext_StreamSizes), "stream_sizes() must return SecPkgContext_StreamSizes"
+    assert isinstance(sizes, SecPkgContext_StreamSizes), (
+        "stream_sizes() must return SecPkgContext_StreamSizes"
+    )
     header, body, trailer = sender.encrypt(payload)
     record = header + body + trailer
-    assert len(header) <= sizes.cbHeader and len(trailer) <= sizes.cbTrailer, "header/trailer exceed stream_sizes()"
+    assert len(header) <= sizes.cbHeader and len(trailer) <= sizes.cbTrailer, (
+        "header/trailer exceed stream_sizes()"
+    )
     result = receiver.decrypt(record)
-    assert result.status == S.SEC_E_OK and result.plaintext == payload, "a record did not decrypt to its plaintext"
+    assert result.status == S.SEC_E_OK and result.plaintext == payload, (
+        "a record did not decrypt to its plaintext"
+    )
 
 
 def _tamper(sender: PackageContext, receiver: PackageContext) -> None:
@@ -109,21 +127,34 @@ def check_package(
         AssertionError: naming the first contract the package breaks.
     """
     package = factory()
-    assert isinstance(package, SecurityPackage), f"{type(package).__name__} lacks the SecurityPackage methods"
-    assert isinstance(package.info, SecPkgInfo) and package.info.Name, "info must be a SecPkgInfo with a Name"
+    assert isinstance(package, SecurityPackage), (
+        f"{type(package).__name__} lacks the SecurityPackage methods"
+    )
+    assert isinstance(package.info, SecPkgInfo) and package.info.Name, (
+        "info must be a SecPkgInfo with a Name"
+    )
     try:
         package.acquire_credentials(None, 0, client_auth_data)
     except PackageError as exc:
         assert not SEC_SUCCESS(exc.status), "a refused credential must carry an error status"
     else:
-        raise AssertionError("acquire_credentials accepted fCredentialUse=0 (C1: SEC_E_NO_CREDENTIALS)")
+        raise AssertionError(
+            "acquire_credentials accepted fCredentialUse=0 (C1: SEC_E_NO_CREDENTIALS)"
+        )
     client_cred = package.acquire_credentials(None, SECPKG_CRED_OUTBOUND, client_auth_data)
     server_cred = package.acquire_credentials(None, SECPKG_CRED_INBOUND, server_auth_data)
     assert isinstance(client_cred.expiry, int), "credential expiry must be FILETIME ticks (int)"
 
     def new(role: Role) -> PackageContext:
-        cred, flags = (client_cred, client_flags) if role is Role.CLIENT else (server_cred, server_flags)
-        return package.new_context(cred, ContextRequest(role, target_name if role is Role.CLIENT else None, flags, None, _random()))
+        cred, flags = (
+            (client_cred, client_flags) if role is Role.CLIENT else (server_cred, server_flags)
+        )
+        return package.new_context(
+            cred,
+            ContextRequest(
+                role, target_name if role is Role.CLIENT else None, flags, None, _random()
+            ),
+        )
 
     client, server = new(Role.CLIENT), new(Role.SERVER)
     assert not client.complete and client.peer() is None, "a new context must not be complete"
@@ -137,6 +168,8 @@ def check_package(
         victim = new(Role.SERVER)
         first = victim.step(junk)
         _check_step("server", first, len(junk), package.tls_framed)
-        assert not SEC_SUCCESS(first.status), f"garbage {junk[:8]!r}… was accepted with {first.status:#x}"
+        assert not SEC_SUCCESS(first.status), (
+            f"garbage {junk[:8]!r}… was accepted with {first.status:#x}"
+        )
         again = victim.step(junk)
         assert again.status == first.status, "a failed context must stay failed (sticky error)"
