@@ -79,6 +79,14 @@ class SspiAsyncContext:
         return self._serial
 
     @property
+    def status(self) -> int:
+        """The same value as ``SspiGetAsyncCallStatus(ctx)``, readable without ``await``.
+
+        A Python extension for plain-function notify callbacks, which cannot await the coroutine.
+        """
+        return self._status
+
+    @property
     def state(self) -> str:
         """``"idle"``, ``"pending"``, ``"complete"`` or ``"freed"`` (for diagnostics)."""
         return self._state.value

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import os
 import weakref
 from collections.abc import Coroutine
@@ -161,7 +162,7 @@ class Emulator:
         self._closing = True
         for call in list(self._pending.values()):
             if call.task is not None:
-                call.task.cancel()  # its handler completes the call
+                call.task.cancel()  # _offload_done completes the call
             else:
                 if call.scheduled is not None:
                     call.scheduled.cancel()
@@ -218,7 +219,7 @@ class Emulator:
             raise TypeError(f"Callback must be callable or None, not {type(callback).__name__}")
         outcome = transition(actx._state, CallEvent.SET_CALLBACK)
         if isinstance(outcome, Refused):
-            return int(outcome)
+            return as_status(outcome)
         actx._callback = callback
         actx._callback_data = data
         return S.SEC_E_OK
@@ -242,7 +243,7 @@ class Emulator:
         self._live(actx, "SspiReinitAsyncContext")
         outcome = TRANSITIONS[actx._state, CallEvent.REINIT]  # FREED was rejected by _live
         if isinstance(outcome, Refused):
-            return int(outcome)
+            return as_status(outcome)
         actx._state = outcome
         actx._status = S.SEC_E_UNSUPPORTED_FUNCTION
         return STATUS_SUCCESS
@@ -307,6 +308,7 @@ class Emulator:
         return None
 
     def _refuse(self, actx: SspiAsyncContext, function: str, status: int) -> int:
+        status = as_status(status)  # SPEC §2: statuses print by name
         if enabled():
             logger.debug(CALL_REFUSED, function=function, actx=actx.id, status=status_name(status))
         return status
@@ -322,7 +324,7 @@ class Emulator:
         if outcome is None:
             raise IllegalTransitionError(actx._state, self._strict_event)
         if isinstance(outcome, Refused):
-            return self._refuse(actx, function, int(outcome))
+            return self._refuse(actx, function, outcome)
         loop = asyncio.get_running_loop()
         call = PendingCall(actx, function, work)
         actx._state = CallState.PENDING
@@ -348,7 +350,9 @@ class Emulator:
             outcome = S.SEC_E_INTERNAL_ERROR
         if isinstance(outcome, StepJob):
             if outcome.offload and self.settings.crypto_workers > 0 and not self._eager:
-                call.task = asyncio.get_running_loop().create_task(self._offload(call, outcome))
+                task = asyncio.get_running_loop().create_task(self._offload(call, outcome))
+                task.add_done_callback(functools.partial(self._offload_done, call, outcome))
+                call.task = task
                 return
             outcome = outcome.finish(outcome.run())
         self._complete(call, as_status(outcome))  # type: ignore[arg-type]
@@ -358,11 +362,28 @@ class Emulator:
             self._limiter = anyio.CapacityLimiter(self.settings.crypto_workers)
         try:
             result = await anyio.to_thread.run_sync(job.run, limiter=self._limiter)
-        except asyncio.CancelledError:
+        finally:
             job.entry.busy = False
-            self._complete(call, S.SEC_E_SHUTDOWN_IN_PROGRESS)
-            return
+        if self._closing:
+            return  # A15: shutdown wins even over a result the worker already produced
         self._complete(call, as_status(job.finish(result)))
+
+    def _offload_done(self, call: PendingCall, job: StepJob, task: asyncio.Task[None]) -> None:
+        """Complete an offloaded call whose task ended without completing it: cancelled at shutdown
+        (possibly before its first step, when no handler inside the coroutine can run) or crashed."""
+        if self._pending.get(id(call.actx)) is not call:
+            return  # completed normally
+        job.entry.busy = False
+        if not task.cancelled() and task.exception() is not None:
+            logger.error(
+                "sspi.call.crashed",
+                function=call.function,
+                actx=call.actx.id,
+                exc_info=task.exception(),
+            )
+            self._complete(call, S.SEC_E_INTERNAL_ERROR)
+        else:
+            self._complete(call, S.SEC_E_SHUTDOWN_IN_PROGRESS)
 
     def _complete(self, call: PendingCall, status: int) -> None:
         actx = call.actx

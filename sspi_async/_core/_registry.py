@@ -11,6 +11,7 @@ turns the validated data into the plain value the sans-IO package reads.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,10 +48,15 @@ class PackageEntry:
     package_id: int
     names: tuple[str, ...] = field(default=())
 
-    @property
-    def info(self) -> SecPkgInfo:
-        """The package's SecPkgInfo."""
-        return self.package.info
+    info: SecPkgInfo = field(init=False)
+
+    def __post_init__(self) -> None:
+        # EnumerateSecurityPackages shows the name the package is registered (and found) under.
+        self.info = (
+            dataclasses.replace(self.package.info, Name=self.names[0])
+            if self.names
+            else self.package.info
+        )
 
     def shape_auth_data(self, auth_data: object | None) -> object | None:
         """Validate ``auth_data`` against the auth model and convert it for the package."""

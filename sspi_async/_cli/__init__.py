@@ -1,0 +1,264 @@
+"""The ``sspi-async`` command line (SPEC §10); also ``python -m sspi_async``.
+
+Commands:
+
+* ``sspi-async demo [--package simtls] [--rounds N] [--alpn h2,http/1.1] [--json]`` — a client and
+  a server through the async SSPI API in one process, every call reported.
+* ``sspi-async packages [--json]`` — the registered security packages.
+* ``sspi-async bench dispatch [--seconds S] [--json]`` — the dispatch benchmark.
+* ``sspi-async --version``.
+
+Conventions: ``--help`` on every command; a user mistake (unknown command or option, bad value)
+prints ONE line on stderr — ``<prog>: error: <what is wrong>`` — and exits 2, never a traceback.
+A run that fails for another reason prints one line ``<prog>: failed: <why>`` and exits 1.
+
+The CLI is the top layer: it uses only the public ``sspi_async`` and ``sspi_async.sspi`` names,
+and nothing in the library imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from sspi_async import ConfigurationError, SspiError, __version__
+
+from ._bench import DEFAULT_SECONDS, format_report, measure_dispatch
+from ._demo import (
+    DEFAULT_ALPN,
+    DEFAULT_PACKAGE,
+    DemoError,
+    DemoEvent,
+    DemoOptions,
+    UnavailablePackageError,
+    resolve_package,
+    run_demo,
+)
+from ._packages import format_packages, package_records
+
+__all__ = ("main",)
+
+PROG = "sspi-async"
+#: Exit code of a user mistake (argparse's convention).
+EXIT_USAGE = 2
+#: Exit code of a run that failed for another reason.
+EXIT_FAILURE = 1
+_MAX_ROUNDS = 8
+_MAX_SECONDS = 600.0
+
+
+class UsageError(Exception):
+    """A user mistake on the command line; the message is the complete error line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors become :class:`UsageError` (one line, exit 2) instead of
+    usage text plus ``sys.exit``. Sub-parsers inherit the class."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise :class:`UsageError` with ``<prog>: error: <message> (see --help)``."""
+        raise UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
+
+
+# --------------------------------------------------------------------------- argument types
+
+
+def _rounds(text: str) -> int:
+    """``--rounds``: an integer from 1 to 8."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= _MAX_ROUNDS:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer from 1 to {_MAX_ROUNDS}, not {text!r}"
+        )
+    return value
+
+
+def _alpn(text: str) -> tuple[str, ...]:
+    """``--alpn``: comma-separated protocol ids, each 1 to 255 bytes; ``""`` means no ALPN."""
+    if not text.strip():
+        return ()
+    ids = tuple(part.strip() for part in text.split(","))
+    for ident in ids:
+        if not 0 < len(ident.encode()) < 256:
+            raise argparse.ArgumentTypeError(
+                f"each protocol id must be 1 to 255 bytes, got {ident!r} in {text!r}"
+            )
+    return ids
+
+
+def _seconds(text: str) -> float:
+    """``--seconds``: a positive number of seconds, at most 600."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= _MAX_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds > 0 and <= {_MAX_SECONDS:g}, not {text!r}"
+        )
+    return value
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``sspi-async`` argument parser with its sub-commands."""
+    parser = _Parser(
+        prog=PROG,
+        description="The Windows asynchronous SSPI API emulated on asyncio.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="run a client and a server through the async SSPI API",
+        description=(
+            "Run a client and a server through the async SSPI API in one process. Each call is "
+            "printed with its queueing status, the status right after the await (pending) and "
+            "the result read in the notify callback; then the negotiated protocol and ALPN, the "
+            "peer names and one encrypted message each way."
+        ),
+    )
+    demo.add_argument(
+        "--package",
+        default=DEFAULT_PACKAGE,
+        help=f"security package (case-insensitive; default {DEFAULT_PACKAGE}); "
+        "only simtls is available for now",
+    )
+    demo.add_argument(
+        "--rounds",
+        type=_rounds,
+        default=1,
+        metavar="N",
+        help=f"SimTLS handshake round trips, 1 (TLS 1.3 shape, default) to {_MAX_ROUNDS}",
+    )
+    demo.add_argument(
+        "--alpn",
+        type=_alpn,
+        default=DEFAULT_ALPN,
+        metavar="LIST",
+        help=f"comma-separated ALPN ids the client offers (default {','.join(DEFAULT_ALPN)}; "
+        "'' for none)",
+    )
+    demo.add_argument(
+        "--json", action="store_true", help="print one JSON object per line instead of text"
+    )
+
+    packages = commands.add_parser(
+        "packages",
+        help="list the registered security packages",
+        description="List the registered security packages (EnumerateSecurityPackages).",
+    )
+    packages.add_argument("--json", action="store_true", help="print a JSON array")
+
+    bench = commands.add_parser(
+        "bench",
+        help="run a benchmark",
+        description="Run a benchmark of the emulator.",
+    )
+    benchmarks = bench.add_subparsers(dest="benchmark", metavar="BENCHMARK")
+    dispatch = benchmarks.add_parser(
+        "dispatch",
+        help="async SSPI call + notify vs. a bare asyncio round trip",
+        description=(
+            "Measure no-op queued async SSPI calls with a notify callback per second against "
+            "bare asyncio future round trips per second, and their cost ratio (goal <= 3x)."
+        ),
+    )
+    _add_dispatch_arguments(dispatch)
+    return parser
+
+
+def _add_dispatch_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--seconds`` and ``--json`` to ``bench dispatch``."""
+    parser.add_argument(
+        "--seconds",
+        type=_seconds,
+        default=DEFAULT_SECONDS,
+        metavar="S",
+        help=f"measuring time of each loop in seconds (default {DEFAULT_SECONDS:g})",
+    )
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _print(text: str) -> None:
+    print(text, flush=True)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    try:
+        package = resolve_package(args.package)
+    except UnavailablePackageError as exc:
+        raise UsageError(f"{PROG} demo: error: {exc}") from None
+
+    def emit(event: DemoEvent) -> None:
+        _print(json.dumps(event.record()) if args.json else event.text)
+
+    options = DemoOptions(package=package, rounds=args.rounds, alpn=args.alpn)
+    asyncio.run(run_demo(options, emit))
+    return 0
+
+
+def _cmd_packages(args: argparse.Namespace) -> int:
+    _print(json.dumps(package_records(), indent=2) if args.json else format_packages())
+    return 0
+
+
+def _cmd_bench_dispatch(args: argparse.Namespace) -> int:
+    result = measure_dispatch(args.seconds)
+    _print(json.dumps(result.as_dict(), indent=2) if args.json else format_report(result))
+    return 0
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command is None:
+        raise UsageError(
+            f"{PROG}: error: a command is required: demo, packages or bench (see '{PROG} --help')"
+        )
+    if args.command == "demo":
+        return _cmd_demo(args)
+    if args.command == "packages":
+        return _cmd_packages(args)
+    if args.benchmark is None:  # bench
+        raise UsageError(
+            f"{PROG} bench: error: a benchmark is required: dispatch (see '{PROG} bench --help')"
+        )
+    return _cmd_bench_dispatch(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``sspi-async`` with ``argv`` (default ``sys.argv[1:]``) and return the exit code.
+
+    ``--help`` and ``--version`` print and raise ``SystemExit(0)`` (argparse's behaviour). A user
+    mistake prints one error line on stderr and returns 2; a failed run prints one line and
+    returns 1; Ctrl-C returns 130.
+    """
+    parser = build_parser()
+    arguments: Sequence[str] = sys.argv[1:] if argv is None else argv
+    try:
+        args = parser.parse_args(list(arguments))
+        return _dispatch(args)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigurationError as exc:  # settings built from the arguments did not validate
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (DemoError, SspiError) as exc:
+        print(f"{PROG}: failed: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,241 @@
+"""The dispatch benchmark: what one queued async SSPI call costs next to a bare asyncio round trip.
+
+Two loops run for the same wall-clock time on the same event loop:
+
+* **anchor** — the cheapest asyncio round trip there is: create a future,
+  ``loop.call_soon(fut.set_result, None)``, ``await fut``.
+* **sspi** — one no-op async SSPI call with a notify callback, on one async context reused with
+  ``SspiReinitAsyncContext``: reinit, ``await SspiFreeCredentialsHandleAsync(actx, CredHandle())``
+  (an invalid handle, so the call completes ``SEC_E_INVALID_HANDLE``: the cheapest real call,
+  with no security package involved), then await the future the notify callback resolves.
+
+Their ratio (SSPI call cost / round-trip cost) is the emulator's dispatch overhead; the goal is
+at most :data:`GOAL_RATIO`. The same SSPI loop also runs with ``completion="eager"`` (A7).
+
+Method: one short warm-up of each loop, then three rounds in which the loops take turns (anchor,
+deferred, eager), each round lasting a third of ``seconds``; the best rate of the three rounds is
+reported for each loop. structlog is left alone: the library skips its logging while structlog is
+unconfigured, and the result says whether it was configured (then logging cost is included).
+
+This module is the measuring code behind both ``sspi-async bench dispatch`` and
+``benchmarks/dispatch.py``, so the console script works without the repository's ``benchmarks``
+folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Final
+
+import structlog
+
+from sspi_async import Emulator, EmulatorSettings, SspiAsyncContext
+from sspi_async.sspi import (
+    SEC_E_INVALID_HANDLE,
+    SEC_E_OK,
+    STATUS_SUCCESS,
+    CredHandle,
+    SspiCreateAsyncContext,
+    SspiFreeAsyncContext,
+    SspiFreeCredentialsHandleAsync,
+    SspiGetAsyncCallStatus,
+    SspiReinitAsyncContext,
+    SspiSetAsyncNotifyCallback,
+)
+
+__all__ = ("DEFAULT_SECONDS", "GOAL_RATIO", "DispatchResult", "format_report", "measure_dispatch")
+
+#: Default measuring time of each loop, in seconds (split over the rounds).
+DEFAULT_SECONDS: Final = 2.0
+#: The stated goal: one queued async SSPI call costs at most this many bare round trips.
+GOAL_RATIO: Final = 3.0
+#: Rounds per loop; the best one is reported.
+ROUNDS: Final = 3
+#: Iterations between two clock reads (keeps the clock out of the measured cost).
+_BATCH: Final = 64
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchResult:
+    """One benchmark run.
+
+    Attributes:
+        python: the Python version (``platform.python_version()``).
+        implementation: ``platform.python_implementation()``.
+        platform: ``platform.platform()``.
+        seconds: the measuring time of each loop (split over ``rounds`` rounds).
+        rounds: how many rounds each loop ran; the best is reported.
+        anchor_per_second: bare asyncio round trips per second.
+        sspi_per_second: queued async SSPI calls (with notify callback) per second, deferred
+            completion (the default).
+        ratio: SSPI call cost / round-trip cost (``anchor_per_second / sspi_per_second``).
+        eager_per_second: the same SSPI loop with ``completion="eager"``.
+        eager_ratio: its cost ratio.
+        goal_ratio: the goal for ``ratio``.
+        within_goal: whether ``ratio <= goal_ratio``.
+        structlog_configured: True if structlog was configured (then logging cost is included).
+    """
+
+    python: str
+    implementation: str
+    platform: str
+    seconds: float
+    rounds: int
+    anchor_per_second: float
+    sspi_per_second: float
+    ratio: float
+    eager_per_second: float
+    eager_ratio: float
+    goal_ratio: float
+    within_goal: bool
+    structlog_configured: bool
+
+    def as_dict(self) -> dict[str, object]:
+        """The result as a JSON-ready dict (the field names above)."""
+        return asdict(self)
+
+
+class _Box:
+    """The notify callback's data: the future of the current iteration."""
+
+    __slots__ = ("future",)
+
+    def __init__(self, future: asyncio.Future[None]) -> None:
+        self.future = future
+
+
+def _wake(actx: SspiAsyncContext, box: _Box) -> None:
+    """Notify callback: resolve the current iteration's future."""
+    box.future.set_result(None)
+
+
+async def _anchor_round(seconds: float) -> float:
+    """Bare asyncio round trips per second, measured for ``seconds``."""
+    loop = asyncio.get_running_loop()
+    count = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while True:
+        for _ in range(_BATCH):
+            fut: asyncio.Future[None] = loop.create_future()
+            loop.call_soon(fut.set_result, None)
+            await fut
+        count += _BATCH
+        now = time.perf_counter()
+        if now >= deadline:
+            return count / (now - start)
+
+
+async def _sspi_round(seconds: float, settings: EmulatorSettings) -> float:
+    """Queued no-op async SSPI calls per second under ``settings``, measured for ``seconds``.
+
+    Raises:
+        RuntimeError: the calls did not behave as the benchmark assumes (queue ``SEC_E_OK``,
+            result ``SEC_E_INVALID_HANDLE``, reinit ``STATUS_SUCCESS``).
+    """
+    loop = asyncio.get_running_loop()
+    async with Emulator(settings):
+        actx = await SspiCreateAsyncContext()
+        box = _Box(loop.create_future())
+        cred = CredHandle()  # never acquired: the call completes SEC_E_INVALID_HANDLE
+        await SspiSetAsyncNotifyCallback(actx, _wake, box)
+        # One checked call first, so the timed loop measures what it claims to.
+        reinit = await SspiReinitAsyncContext(actx)
+        queued = await SspiFreeCredentialsHandleAsync(actx, cred)
+        await box.future
+        result = await SspiGetAsyncCallStatus(actx)
+        if (reinit, queued, result) != (STATUS_SUCCESS, SEC_E_OK, SEC_E_INVALID_HANDLE):
+            raise RuntimeError(
+                "dispatch benchmark: unexpected statuses "
+                f"(reinit {reinit:#x}, queue {queued:#x}, result {result:#x})"
+            )
+        count = 0
+        start = time.perf_counter()
+        deadline = start + seconds
+        while True:
+            for _ in range(_BATCH):
+                box.future = loop.create_future()
+                await SspiReinitAsyncContext(actx)
+                await SspiFreeCredentialsHandleAsync(actx, cred)
+                await box.future
+            count += _BATCH
+            now = time.perf_counter()
+            if now >= deadline:
+                break
+        await SspiFreeAsyncContext(actx)
+    return count / (now - start)
+
+
+async def _measure(seconds: float) -> DispatchResult:
+    deferred = EmulatorSettings()
+    eager = EmulatorSettings(completion="eager")
+    loops: dict[str, Callable[[float], Awaitable[float]]] = {
+        "anchor": _anchor_round,
+        "deferred": lambda s: _sspi_round(s, deferred),
+        "eager": lambda s: _sspi_round(s, eager),
+    }
+    warmup = min(0.2, seconds / 10)
+    for run in loops.values():
+        await run(warmup)
+    best = dict.fromkeys(loops, 0.0)
+    for _ in range(ROUNDS):
+        for name, run in loops.items():
+            best[name] = max(best[name], await run(seconds / ROUNDS))
+    ratio = best["anchor"] / best["deferred"]
+    return DispatchResult(
+        python=platform.python_version(),
+        implementation=platform.python_implementation(),
+        platform=platform.platform(),
+        seconds=seconds,
+        rounds=ROUNDS,
+        anchor_per_second=round(best["anchor"], 1),
+        sspi_per_second=round(best["deferred"], 1),
+        ratio=round(ratio, 3),
+        eager_per_second=round(best["eager"], 1),
+        eager_ratio=round(best["anchor"] / best["eager"], 3),
+        goal_ratio=GOAL_RATIO,
+        within_goal=ratio <= GOAL_RATIO,
+        structlog_configured=structlog.is_configured(),
+    )
+
+
+def measure_dispatch(seconds: float = DEFAULT_SECONDS) -> DispatchResult:
+    """Run the benchmark in a fresh event loop (``asyncio.run``) and return the figures.
+
+    Args:
+        seconds: measuring time of each loop (must be > 0), split over :data:`ROUNDS` rounds.
+
+    Raises:
+        ValueError: ``seconds`` is not positive.
+    """
+    if not seconds > 0:
+        raise ValueError(f"seconds must be > 0, not {seconds!r}")
+    return asyncio.run(_measure(seconds))
+
+
+def format_report(result: DispatchResult) -> str:
+    """The human-readable report: environment, the three loops side by side, the goal."""
+    verdict = "met" if result.within_goal else "NOT met"
+    lines = [
+        "sspi_async dispatch benchmark",
+        f"python    {result.implementation} {result.python} ({sys.executable})",
+        f"platform  {result.platform}",
+        f"method    best of {result.rounds} interleaved rounds, {result.seconds:g} s per loop",
+    ]
+    if result.structlog_configured:
+        lines.append("warning   structlog is configured: figures include logging cost")
+    lines += [
+        "",
+        f"{'loop':<44}{'per second':>14}{'cost ratio':>12}",
+        f"{'(a) bare asyncio round trip (anchor)':<44}{result.anchor_per_second:>14,.0f}{1.0:>11.2f}x",
+        f"{'(b) async SSPI call + notify (deferred)':<44}{result.sspi_per_second:>14,.0f}{result.ratio:>11.2f}x",
+        f"{'    async SSPI call + notify (eager)':<44}{result.eager_per_second:>14,.0f}{result.eager_ratio:>11.2f}x",
+        "",
+        f"(c) ratio {result.ratio:.2f}x; goal <= {result.goal_ratio:g}x: {verdict}",
+    ]
+    return "\n".join(lines)

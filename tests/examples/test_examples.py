@@ -1,0 +1,99 @@
+"""The runnable examples: each runs in a subprocess, exits 0 and prints its expected transcript."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+TIMEOUT = 60
+
+
+def run_example(name: str) -> list[str]:
+    """Run ``examples/<name>`` with this interpreter; return its stdout lines (asserts exit 0)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / name)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, f"{name} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.stdout.splitlines()
+
+
+def test_async_contexts_sample_runs_the_microsoft_sample() -> None:
+    """The ported sample queues ASC (SEC_E_OK), sees it pending, and the callback sees SEC_E_OK and frees."""
+    lines = run_example("async_contexts_sample.py")
+    assert all(line.startswith("scene: ") for line in lines[:3]), "the scene comes first"
+    assert "SEC_I_CONTINUE_NEEDED (ClientHello" in lines[0]
+    assert lines[2].startswith("scene: client InitializeSecurityContext -> SEC_E_OK (Finished")
+    assert lines[3:7] == [
+        "DoASCCall: SspiSetAsyncNotifyCallback -> SEC_E_OK",
+        "DoASCCall: SspiAcceptSecurityContextAsync queued -> SEC_E_OK",
+        "DoASCCall: SspiGetAsyncCallStatus -> SEC_I_ASYNC_CALL_PENDING",
+        "AsyncCallCompleted: SspiGetAsyncCallStatus -> SEC_E_OK",
+    ]
+    assert "client 'alice'" in lines[7]
+    assert lines[8] == "AsyncCallCompleted: SspiFreeAsyncContext done"
+    assert lines[-1].startswith("sample complete")
+
+
+def test_simtls_handshake_completes_and_exchanges_messages() -> None:
+    """The flat-facade handshake reaches SEC_E_OK on both sides and round-trips one message each way."""
+    lines = run_example("simtls_handshake.py")
+    assert lines[:2] == [
+        "client: SspiAcquireCredentialsHandleAsync -> SEC_E_OK",
+        "server: SspiAcquireCredentialsHandleAsync -> SEC_E_OK",
+    ]
+    steps = [line for line in lines if "SecurityContextAsync ->" in line and "Delete" not in line]
+    assert [s.split(" -> ")[1].split(",")[0] for s in steps] == [
+        "SEC_I_CONTINUE_NEEDED",
+        "SEC_I_CONTINUE_NEEDED",
+        "SEC_E_OK",
+        "SEC_E_OK",
+    ]
+    assert "stream sizes: header 5, trailer 32, max message 16384" in lines
+    assert any(line.endswith("decrypted b'GET / HTTP/1.1'") for line in lines)
+    assert any(line.endswith("decrypted b'HTTP/1.1 200 OK'") for line in lines)
+    assert "client: SspiDeleteSecurityContextAsync -> SEC_E_OK" in lines
+    assert "server: SspiFreeCredentialsHandleAsync -> SEC_E_OK" in lines
+    assert lines[-1].startswith("handshake complete")
+
+
+def test_reinit_reuse_shows_the_status_cycle_and_strict_refusal() -> None:
+    """Every call on the shared context goes UNSUPPORTED -> PENDING -> result -> reinit -> UNSUPPORTED; strict refuses reuse (A9, A10)."""
+    lines = run_example("reinit_reuse.py")
+    calls = [line for line in lines if line.startswith(("client ", "server "))]
+    assert len(calls) == 10
+    for line in calls:
+        assert " SEC_E_UNSUPPORTED_FUNCTION -> SEC_I_ASYNC_CALL_PENDING -> " in line
+        assert line.endswith(" -> reinit -> SEC_E_UNSUPPORTED_FUNCTION")
+    assert (
+        "strict: reuse without reinit -> queue SEC_E_INVALID_PARAMETER, "
+        "status stays SEC_E_INVALID_HANDLE, callbacks 6"
+    ) in lines
+    assert (
+        "strict: after reinit -> queue SEC_E_OK, completed SEC_E_INVALID_HANDLE, callbacks 7"
+        in lines
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["async_contexts_sample.py", "simtls_handshake.py", "reinit_reuse.py"]
+)
+def test_example_output_is_deterministic(name: str) -> None:
+    """Two runs of an example print the same transcript."""
+    assert run_example(name) == run_example(name)
