@@ -23,8 +23,12 @@ SECRET = "correct horse battery staple"
 
 
 async def _handshake_and_message() -> None:
-    client_cred = await acquire_credentials("SimTLS", "outbound", SimTLSCred(principal="alice", secret=SECRET))
-    server_cred = await acquire_credentials("SimTLS", "inbound", SimTLSCred(principal="server", secret=SECRET))
+    client_cred = await acquire_credentials(
+        "SimTLS", "outbound", SimTLSCred(principal="alice", secret=SECRET)
+    )
+    server_cred = await acquire_credentials(
+        "SimTLS", "inbound", SimTLSCred(principal="server", secret=SECRET)
+    )
     client, server = client_cred.client_context("server"), server_cred.server_context()
     await handshake(client, server)
     assert server.decrypt(client.encrypt(b"plaintext-marker")).data == b"plaintext-marker"
@@ -40,7 +44,18 @@ async def test_call_events_carry_names_and_ids() -> None:
         done = asyncio.Event()
         await SspiSetAsyncNotifyCallback(actx, lambda c, d: done.set(), None)
         with capture_logs() as events:
-            status = await SspiAcquireCredentialsHandleAsync(actx, None, "SimTLS", SECPKG_CRED_OUTBOUND, None, None, None, None, CredHandle(), None)
+            status = await SspiAcquireCredentialsHandleAsync(
+                actx,
+                None,
+                "SimTLS",
+                SECPKG_CRED_OUTBOUND,
+                None,
+                None,
+                None,
+                None,
+                CredHandle(),
+                None,
+            )
             assert status == SEC_E_OK
             await done.wait()
     names = [e["event"] for e in events]
@@ -81,7 +96,16 @@ async def test_rejected_credentials_log_the_reason_not_the_secret() -> None:
         actx = await SspiCreateAsyncContext()
         with capture_logs() as events:
             await SspiAcquireCredentialsHandleAsync(
-                actx, None, "SimTLS", SECPKG_CRED_OUTBOUND, None, {"secret": SECRET, "rounds": 99}, None, None, CredHandle(), None
+                actx,
+                None,
+                "SimTLS",
+                SECPKG_CRED_OUTBOUND,
+                None,
+                {"secret": SECRET, "rounds": 99},
+                None,
+                None,
+                CredHandle(),
+                None,
             )
             await wait_async_call(actx)
     rejected = next(e for e in events if e["event"] == "sspi.credentials.rejected")

@@ -17,7 +17,9 @@ SERVER = SimTLSConfig(principal="server", secret=b"s3cret")
 
 def test_simtls_passes_check_package() -> None:
     """SPEC §8: the SimTLS package honours every contract of the package seam."""
-    check_package(SimTLSPackage, client_auth_data=CLIENT, server_auth_data=SERVER, target_name="server")
+    check_package(
+        SimTLSPackage, client_auth_data=CLIENT, server_auth_data=SERVER, target_name="server"
+    )
 
 
 def test_simtls_tls12_shape_passes_check_package() -> None:
