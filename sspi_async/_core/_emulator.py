@@ -267,10 +267,9 @@ class Emulator:
             call = self._pending.get(id(actx))
             if call is not None:
                 call.detached = True  # A11: completes detached, nobody is notified
-        try:
-            actx._state = transition(actx._state, CallEvent.FREE)  # type: ignore[assignment]
-        except IllegalTransitionError:  # pragma: no cover - FREED was rejected by _live
-            raise
+        new_state = TRANSITIONS[actx._state, CallEvent.FREE]  # FREED was rejected by _live
+        assert isinstance(new_state, CallState)
+        actx._state = new_state
         self._fail_waiters(actx)
 
     async def wait(self, actx: SspiAsyncContext | None) -> int:

@@ -39,6 +39,7 @@ from ..packages._records import split_records
 from . import _bufmap
 from ._attrs import base_attributes, honoured_attributes
 from ._checks import check_int, check_optional, check_out_value
+from ._handle_table import HandleTable
 from ._impersonation import is_impersonating, revert_to_self, set_thread_token
 from ._log import CREDENTIALS_REJECTED, IMPERSONATION_BEGIN, IMPERSONATION_END, enabled, logger
 from ._registry import PackageEntry, RejectedAuthDataError, find_package
@@ -228,8 +229,6 @@ class Engine:
     """The handle tables of one emulator and the synchronous SSPI operations on them."""
 
     def __init__(self, *, kernel: bool, random: Callable[[int], bytes]) -> None:
-        from ._handle_table import HandleTable  # local: keeps the import graph of this module flat
-
         self.kernel = kernel
         self.random = random
         self.credentials: HandleTable[CredentialEntry] = HandleTable()
