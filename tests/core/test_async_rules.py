@@ -1742,6 +1742,25 @@ async def test_A15_shutdown_completes_pending_calls_with_shutdown_in_progress(ho
     assert emu.statistics()["pending_calls"] == 0
 
 
+async def test_A15_shutdown_runs_callbacks_that_are_due_exactly_once() -> None:
+    """A call that completed before shutdown but whose callback was still due keeps its result,
+    and the callback runs exactly once during shutdown (A15, A6)."""
+    emu = Emulator(EmulatorSettings(completion="eager"))
+    with anyio.fail_after(5):
+        async with emu:
+            actx = await SspiCreateAsyncContext()
+            recorder = Recorder()
+            assert await SspiSetAsyncNotifyCallback(actx, recorder, "due") == SEC_E_OK
+            assert await ach_valid(actx) == SEC_E_OK
+            assert status_now(actx) == SEC_E_OK  # complete, callback still due (A7)
+            assert recorder.calls == []
+            await emu.aclose()
+            assert [(d, s) for _, d, s in recorder.calls] == [("due", SEC_E_OK)]
+    await turn_loop()
+    assert len(recorder.calls) == 1
+    assert status_now(actx) == SEC_E_OK
+
+
 async def test_A15_queueing_after_shutdown_returns_shutdown_in_progress() -> None:
     """After shutdown every queueing call returns SEC_E_SHUTDOWN_IN_PROGRESS, leaving the context
     untouched and notifying nobody (A15)."""
@@ -1803,12 +1822,13 @@ async def test_A15_shutdown_completes_an_offloaded_call_at_any_point(point: str)
 # --------------------------------------------------------------------------- I5
 
 
+@pytest.mark.parametrize("completion", ["deferred", "eager"])
 @pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_I5_callback_runs_with_the_process_token_while_the_task_impersonates(
-    kind: str,
+    kind: str, completion: str
 ) -> None:
     """A notify callback starts at the process token even if the queueing task impersonates (I5)."""
-    async with Emulator():
+    async with Emulator(EmulatorSettings(completion=completion)):
         _, server = await established()
         assert ImpersonateSecurityContext(server.ctx) == SEC_E_OK
         assert current_token().user == "alice"
@@ -1835,11 +1855,12 @@ async def test_I5_callback_runs_with_the_process_token_while_the_task_impersonat
         assert current_token() == process_token()
 
 
+@pytest.mark.parametrize("completion", ["deferred", "eager"])
 @pytest.mark.parametrize("kind", ["sync", "async"])
-async def test_I5_impersonation_inside_a_callback_ends_with_it(kind: str) -> None:
+async def test_I5_impersonation_inside_a_callback_ends_with_it(kind: str, completion: str) -> None:
     """An impersonation made inside a callback does not leak into the queueing task nor into the
     next callback (I5)."""
-    async with Emulator():
+    async with Emulator(EmulatorSettings(completion=completion)):
         _, server = await established()
         assert current_token() == process_token()
         seen: list[tuple[object, int, object]] = []
@@ -1870,6 +1891,36 @@ async def test_I5_impersonation_inside_a_callback_ends_with_it(kind: str) -> Non
             assert before == process_token()
             assert status == SEC_E_OK
             assert getattr(during, "user", None) == "alice"
+
+
+@pytest.mark.parametrize("completion", ["deferred", "eager"])
+async def test_I5_callback_of_a_call_queued_by_an_impersonating_callback_starts_at_process_token(
+    completion: str,
+) -> None:
+    """A callback that impersonates and queues another call does not pass its token on: the
+    second call's callback starts at the process token (I5)."""
+    async with Emulator(EmulatorSettings(completion=completion)):
+        _, server = await established()
+        first, second = await SspiCreateAsyncContext(), await SspiCreateAsyncContext()
+        seen: list[object] = []
+        done = asyncio.Event()
+
+        def second_cb(ctx: SspiAsyncContext, data: object) -> None:
+            seen.append(current_token())
+            done.set()
+
+        def first_cb(ctx: SspiAsyncContext, data: object) -> None:
+            seen.append(ImpersonateSecurityContext(server.ctx))
+            seen.append(run_now(ach_valid(second)))  # queueing never suspends (A15)
+            seen.append(getattr(current_token(), "user", None))
+
+        assert await SspiSetAsyncNotifyCallback(first, first_cb, None) == SEC_E_OK
+        assert await SspiSetAsyncNotifyCallback(second, second_cb, None) == SEC_E_OK
+        assert await ach_valid(first) == SEC_E_OK
+        with anyio.fail_after(5):
+            await done.wait()
+        assert seen == [SEC_E_OK, SEC_E_OK, "alice", process_token()]
+        assert current_token() == process_token()
 
 
 # --------------------------------------------------------------------------- §5 in callbacks

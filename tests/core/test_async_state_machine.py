@@ -16,7 +16,7 @@ one coroutine without letting the loop turn between them.
 
 What the model checks, after every step (invariants) and at teardown:
 
-* every value any function returns is a documented status (a ``SecurityStatus`` value, or for
+* every value any function returns is a documented status (a ``SecurityStatus`` member, or for
   ``SspiReinitAsyncContext`` ``STATUS_SUCCESS``/``STATUS_INVALID_PARAMETER``) and the one the
   rules say (A2, A4, A9, A10, A11, A13);
 * ``SspiGetAsyncCallStatus`` agrees with the model: ``SEC_E_UNSUPPORTED_FUNCTION`` with no call,
@@ -40,6 +40,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ClassVar
 
+import anyio
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
@@ -109,7 +110,9 @@ def out_desc(buffers: int = 2) -> SecBufferDesc:
 
 
 def documented(value: object) -> bool:
-    return isinstance(value, int) and int(value) in DOCUMENTED
+    """A SECURITY_STATUS the project documents, as a ``SecurityStatus`` member (SPEC §2: statuses
+    print by name)."""
+    return isinstance(value, SecurityStatus) and int(value) in DOCUMENTED
 
 
 # --------------------------------------------------------------------------- model
@@ -212,6 +215,8 @@ OTHER_ACTIONS = (
     "turn",
 )
 ACTIONS = QUEUE_ACTIONS + OTHER_ACTIONS
+#: Bursts may also shut the emulator down in the middle (rarely: 1 in len(BURST_ACTIONS)).
+BURST_ACTIONS = (*ACTIONS, "shutdown")
 CALLBACK_KINDS = ("sync", "async", "async_free", "none")
 NONE_FUNCTIONS = (
     "set_callback",
@@ -244,14 +249,17 @@ class AsyncContextMachine(RuleBasedStateMachine):
         self.creds: list[HandleModel] = []
         self.secs: list[HandleModel] = []
         self.violations: list[str] = []
-        self.closing = False
+        self.closing = False  # shutdown has begun: SEC_E_SHUTDOWN_IN_PROGRESS is a possible result
+        self.closed = False  # shutdown is over: queueing returns SEC_E_SHUTDOWN_IN_PROGRESS
+        self.emu: Emulator | None = None
         self.isc_cred = CredHandle()
         self.driver = self.loop.create_task(self._drive())
 
     # ------------------------------------------------------------------ plumbing
 
     async def _drive(self) -> None:
-        async with Emulator(self.EMULATOR_SETTINGS):
+        async with Emulator(self.EMULATOR_SETTINGS) as emu:
+            self.emu = emu
             status = AcquireCredentialsHandle(
                 None, "SimTLS", SECPKG_CRED_OUTBOUND, None, CLIENT_AUTH, None, None, self.isc_cred
             )
@@ -405,6 +413,9 @@ class AsyncContextMachine(RuleBasedStateMachine):
     async def _apply(self, c: CtxModel, action: str, pick: int) -> None:
         if action == "turn":
             await asyncio.sleep(0)
+            return
+        if action == "shutdown":
+            await self._shutdown()
             return
         if c.freed:
             await self._misuse(c, action, pick)
@@ -635,10 +646,15 @@ class AsyncContextMachine(RuleBasedStateMachine):
         acceptable = {expected}
         if before == SEC_I_ASYNC_CALL_PENDING:
             acceptable = {SEC_E_INVALID_PARAMETER}  # A4: checked before everything else
-        elif self.strict and c.current is not None:
-            # A10: reuse without reinit is refused; A4 does not order it against the argument
-            # checks, so an argument refusal is accepted too.
-            acceptable = {SEC_E_INVALID_PARAMETER} | ({expected} - {SEC_E_OK})
+        else:
+            if self.strict and c.current is not None:
+                # A10: reuse without reinit is refused; A4 does not order it against the
+                # argument checks, so an argument refusal is accepted too.
+                acceptable = {SEC_E_INVALID_PARAMETER} | ({expected} - {SEC_E_OK})
+            if self.closed:
+                # A15: after shutdown nothing queues (the order against the other refusals is
+                # not specified).
+                acceptable = (acceptable - {SEC_E_OK}) | {SEC_E_SHUTDOWN_IN_PROGRESS}
         call: CallModel | None = None
         consumes: HandleModel | None = fields.get("consumes")
         if SEC_E_OK in acceptable:
@@ -665,6 +681,34 @@ class AsyncContextMachine(RuleBasedStateMachine):
         after = self._status(c)
         if not self.eager:
             self._expect(after == SEC_I_ASYNC_CALL_PENDING, f"A7: {call} not pending on return")
+
+    async def _shutdown(self) -> None:
+        """Shut the emulator down in the middle of a burst (A15): pending calls complete with
+        SEC_E_SHUTDOWN_IN_PROGRESS, every due callback runs exactly once."""
+        assert self.emu is not None
+        self.closing = True
+        with anyio.fail_after(5):  # not asyncio.wait_for: a new task would let the loop turn
+            await self.emu.aclose()
+        self.closed = True
+        for call in self.calls:
+            if call.callback_kind is not None:
+                self._expect(call.notified == 1, f"{call}: notified {call.notified} times (A15)")
+        for c in self.ctxs:
+            if not c.freed:
+                status = self._status(c)
+                self._expect(status != SEC_I_ASYNC_CALL_PENDING, f"{c}: pending after shutdown")
+
+    async def _queue_everywhere_then_shut_down(self) -> None:
+        """Queue a call on every live context and shut down before the loop turns, so that the
+        shutdown meets pending calls (deferred) or due callbacks (eager) (A15)."""
+        if not self.closed:
+            for c in self.ctxs:
+                if c.freed or self._status(c) == SEC_I_ASYNC_CALL_PENDING:
+                    continue
+                if self.strict:
+                    await self._reinit(c)
+                await self._queue(c, "ach_ok", 0)
+            await self._shutdown()
 
     async def _none_context(self, function: str) -> None:
         """Every function given None as its context (A2, A4, A8, A9, A11)."""
@@ -712,7 +756,7 @@ class AsyncContextMachine(RuleBasedStateMachine):
 
     @rule(
         steps=st.lists(
-            st.tuples(contexts, st.sampled_from(ACTIONS), st.integers(0, 1000)),
+            st.tuples(contexts, st.sampled_from(BURST_ACTIONS), st.integers(0, 1000)),
             min_size=2,
             max_size=6,
         )
@@ -723,6 +767,21 @@ class AsyncContextMachine(RuleBasedStateMachine):
 
         async def run() -> None:
             for c, action, pick in steps:
+                await self._apply(c, action, pick)
+
+        self._do(run)
+
+    @rule(
+        c=contexts,
+        actions=st.lists(st.sampled_from(BURST_ACTIONS), min_size=2, max_size=6),
+        pick=st.integers(0, 1000),
+    )
+    def focused_burst(self, c: CtxModel, actions: list[str], pick: int) -> None:
+        """Like ``burst``, all on one context: queue, then queue again, reinit, set a callback,
+        free or wait while the call is pending."""
+
+        async def run() -> None:
+            for action in actions:
                 await self._apply(c, action, pick)
 
         self._do(run)
@@ -768,7 +827,7 @@ class AsyncContextMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         try:
-            self.closing = True
+            self._do(self._queue_everywhere_then_shut_down)
             self.commands.put_nowait((None, None))
             self.loop.run_until_complete(asyncio.wait_for(self.driver, COMMAND_TIMEOUT))
             assert not self.violations, "\n".join(self.violations)
