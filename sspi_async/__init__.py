@@ -17,11 +17,13 @@ from ._api._objects import (
     acquire_credentials,
     handshake,
 )
+from ._api._stream import SspiTLSAttribute, SspiTLSStream
 from ._core._async_context import SspiAsyncContext
 from ._core._config import ConfigurationError, EmulatorSettings, SimTLSCred
 from ._core._emulator import Emulator, current_emulator
 from ._core._impersonation import current_token, process_token, set_process_token
 from ._core._registry import register_package
+from ._core._schannel_cred import SchannelCred
 from ._errors import (
     AuthenticationError,
     BufferTooSmallError,
@@ -54,11 +56,14 @@ __all__ = (
     "MessageAlteredError",
     "Role",
     "SecurityContext",
+    "SchannelCred",
     "SecurityStatus",
     "SimTLSCred",
     "SspiAsyncContext",
     "SspiError",
     "SspiMisuseError",
+    "SspiTLSAttribute",
+    "SspiTLSStream",
     "StepOutcome",
     "__version__",
     "acquire_credentials",

@@ -529,6 +529,8 @@ class Engine:
             return None
         source = entry.package.info.Name
         if peer.principal is None:
+            if not peer.anonymous_token:
+                return None  # Schannel: a token exists only for a mapped certificate (§4.3)
             return AccessToken(
                 _ANONYMOUS_USER, level=ImpersonationLevel.SecurityAnonymous, source=source
             )

@@ -198,7 +198,7 @@ def query_attributes(
         return S.SEC_E_OK, _sizes(entry)
     if ulAttribute == SECPKG_ATTR_NAMES:
         peer = entry.pkg.peer()
-        name = peer.principal if peer is not None and peer.principal is not None else ""
+        name = (peer.name or peer.principal or "") if peer is not None else ""
         return S.SEC_E_OK, SecPkgContext_Names(name)
     try:
         return S.SEC_E_OK, entry.pkg.query(ulAttribute)

@@ -1,6 +1,7 @@
 """The security package registry (SPEC §8).
 
-Packages are found by name, case-insensitively, as Windows does. Built in: ``"SimTLS"``. Others
+Packages are found by name, case-insensitively, as Windows does. Built in: ``"Schannel"`` (also
+under ``UNISP_NAME``, "Microsoft Unified Security Protocol Provider") and ``"SimTLS"``. Others
 come from :func:`register_package` or the entry-point group ``sspi_async.packages`` (each entry
 point names a zero-argument factory returning a ``SecurityPackage``), loaded on first lookup.
 
@@ -20,9 +21,12 @@ from importlib.metadata import entry_points
 from pydantic import BaseModel, ValidationError
 
 from .._attributes import SecPkgInfo
+from .._flags import SCHANNEL_NAME, SIMTLS_NAME, UNISP_NAME
 from ..packages import SecurityPackage
+from ..packages.schannel import SchannelPackage
 from ..packages.simtls import SimTLSPackage
 from ._config import SimTLSCred, describe_validation_error
+from ._schannel_cred import SchannelCred
 
 __all__ = (
     "PackageEntry",
@@ -152,4 +156,5 @@ def list_packages() -> list[PackageEntry]:
     return list(seen.values())
 
 
-register_package("SimTLS", SimTLSPackage, auth_model=SimTLSCred)
+register_package(SCHANNEL_NAME, SchannelPackage, auth_model=SchannelCred, aliases=(UNISP_NAME,))
+register_package(SIMTLS_NAME, SimTLSPackage, auth_model=SimTLSCred)

@@ -112,11 +112,18 @@ class PeerIdentity:
         principal: the peer's name, or ``None`` for an anonymous client.
         identify_only: the client asked to be identified, not impersonated (ISC_REQ_IDENTIFY).
         certificate: the peer's certificate (DER), when the package has one.
+        name: what ``SECPKG_ATTR_NAMES`` shows (``None``: ``principal``). Schannel shows the
+            certificate subject even when it maps to no account.
+        anonymous_token: an unauthenticated client (``principal`` ``None``) still has an
+            anonymous token (SimTLS); ``False`` where a token exists only for a mapped identity
+            (Schannel, reference §4.3).
     """
 
     principal: str | None
     identify_only: bool = False
     certificate: bytes | None = None
+    name: str | None = None
+    anonymous_token: bool = True
 
 
 @runtime_checkable

@@ -1,0 +1,459 @@
+"""One side of a Schannel security context (L2): OpenSSL over memory BIOs, Schannel on top.
+
+Theory of operation
+-------------------
+Each context owns an :class:`ssl.SSLObject` between two :class:`ssl.MemoryBIO`\\ s. The emulator
+hands :meth:`SchannelContext.step` whole TLS records (T1–T7 are the emulator's); the step writes
+them into the incoming BIO, runs ``do_handshake`` and answers with what OpenSSL wrote:
+
+* ``SSLWantReadError`` → ``SEC_I_CONTINUE_NEEDED`` with the next flight (possibly empty).
+* ``do_handshake`` returns → ``SEC_E_OK`` with the last flight (TLS 1.3 client Finished; TLS 1.2
+  server ChangeCipherSpec/Finished; TLS 1.3 server session tickets), T8. OpenSSL reads records
+  one at a time (no read-ahead), so bytes after the completing record are still in the BIO: they
+  are taken out and reported unconsumed, and the emulator returns them as ``SECBUFFER_EXTRA``.
+* ``ssl.SSLError`` → the status of :func:`~._translate.status_for_ssl_error` with the alert
+  OpenSSL wrote, if any (T11). Failures are sticky.
+
+After completion, :meth:`decrypt` feeds one record and reads: plaintext → ``SEC_E_OK``; nothing
+(a TLS 1.3 NewSessionTicket or KeyUpdate was processed) → ``SEC_I_RENEGOTIATE``, and whatever
+OpenSSL wants to send back (a KeyUpdate reply) waits for the follow-up ISC/ASC step, which
+returns it with ``SEC_E_OK`` (M2); close_notify → ``SEC_I_CONTEXT_EXPIRED``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+import struct
+from typing import Final
+
+from cryptography import x509
+
+from ..._attributes import (
+    SecPkgContext_ApplicationProtocol,
+    SecPkgContext_Bindings,
+    SecPkgContext_CipherInfo,
+    SecPkgContext_ConnectionInfo,
+    SecPkgContext_RemoteCertContext,
+    SecPkgContext_StreamSizes,
+)
+from ..._flags import (
+    ASC_REQ_DELEGATE,
+    ASC_REQ_MUTUAL_AUTH,
+    ISC_REQ_MANUAL_CRED_VALIDATION,
+    SECPKG_ATTR_APPLICATION_PROTOCOL,
+    SECPKG_ATTR_CIPHER_INFO,
+    SECPKG_ATTR_CONNECTION_INFO,
+    SECPKG_ATTR_ENDPOINT_BINDINGS,
+    SECPKG_ATTR_REMOTE_CERT_CONTEXT,
+    SECPKG_ATTR_UNIQUE_BINDINGS,
+    SP_PROT_TLS1_2_CLIENT,
+    SP_PROT_TLS1_2_SERVER,
+    SP_PROT_TLS1_3_CLIENT,
+    SP_PROT_TLS1_3_SERVER,
+    TLS1_ALERT_CLOSE_NOTIFY,
+    TLS1_ALERT_FATAL,
+    TLS1_ALERT_NO_APP_PROTOCOL,
+    TLS1_ALERT_WARNING,
+    Role,
+    SecApplicationProtocolNegotiationExt_ALPN,
+    SecApplicationProtocolNegotiationExt_None,
+    SecApplicationProtocolNegotiationStatus_None,
+    SecApplicationProtocolNegotiationStatus_Success,
+)
+from ..._status import SecurityStatus as S
+from .._protocol import ContextRequest, DecryptResult, PackageError, PeerIdentity, StepResult
+from .._records import MAX_FRAGMENT, alert_record
+from ._credential import ClientKey, SchannelCredential, ServerKey
+from ._suites import ALG_ID, SUITES_BY_OPENSSL, Suite, record_overhead
+from ._translate import status_for_ssl_error
+from ._x509 import end_point_hash, key_type, mapped_account, subject_name
+
+__all__ = ("SchannelContext",)
+
+#: ``_ssl.ENCODING_DER``: the encoding argument of ``_ssl.Certificate.public_bytes``.
+_ENCODING_DER: Final = 2
+#: SEC_CHANNEL_BINDINGS: eight DWORDs before the application data (case 29).
+_BINDINGS_HEADER: Final = struct.Struct("<8I")
+_SERVER_END_POINT: Final = b"tls-server-end-point:"
+_TLS_UNIQUE: Final = b"tls-unique:"
+_WIRE_VERSION: Final = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
+
+
+def _alpn_text(ids: tuple[bytes, ...]) -> tuple[str, ...]:
+    try:
+        return tuple(i.decode("ascii") for i in ids)
+    except UnicodeDecodeError as exc:
+        # ssl.SSLContext.set_alpn_protocols accepts ASCII ids only.
+        raise PackageError(
+            S.SEC_E_INVALID_TOKEN, "Schannel: ALPN protocol ids must be ASCII for OpenSSL"
+        ) from exc
+
+
+class SchannelContext:
+    """One side of a Schannel connection (implements ``PackageContext``).
+
+    Raises:
+        PackageError: from the constructor: ``SEC_E_UNSUPPORTED_FUNCTION`` for
+            ``ASC_REQ_DELEGATE`` (I3: Schannel never delegates), ``SEC_E_TARGET_UNKNOWN`` for a
+            ``pszTargetName`` OpenSSL cannot use as a host name, and the credential's errors.
+    """
+
+    __slots__ = (
+        "_alert",
+        "_chain",
+        "_complete",
+        "_credential",
+        "_failure",
+        "_in",
+        "_local_closed",
+        "_mapped",
+        "_out",
+        "_peer_cert",
+        "_peer_closed",
+        "_pending",
+        "_role",
+        "_ssl",
+        "_suite",
+    )
+
+    def __init__(self, credential: SchannelCredential, request: ContextRequest) -> None:
+        self._credential = credential
+        self._role = request.role
+        config = credential.config
+        key: ClientKey | ServerKey
+        if request.role is Role.SERVER:
+            if request.flags & ASC_REQ_DELEGATE:
+                raise PackageError(
+                    S.SEC_E_UNSUPPORTED_FUNCTION, "Schannel: TLS cannot delegate credentials"
+                )
+            if config.require_client_certificate:
+                mode = ssl.CERT_REQUIRED
+            elif request.flags & ASC_REQ_MUTUAL_AUTH:
+                mode = ssl.CERT_OPTIONAL  # T14: ask for a client certificate
+            else:
+                mode = ssl.CERT_NONE
+            key = ServerKey(mode)
+        else:
+            verify = not request.flags & ISC_REQ_MANUAL_CRED_VALIDATION
+            alpn = _alpn_text(request.alpn) if request.alpn else config.alpn
+            key = ClientKey(verify, verify and bool(request.target_name), alpn)
+        context = credential.ssl_context(key)
+        self._in = ssl.MemoryBIO()
+        self._out = ssl.MemoryBIO()
+        try:
+            self._ssl = context.wrap_bio(
+                self._in,
+                self._out,
+                server_side=request.role is Role.SERVER,
+                server_hostname=request.target_name or None
+                if request.role is Role.CLIENT
+                else None,
+            )
+        except (ValueError, UnicodeError) as exc:
+            raise PackageError(
+                S.SEC_E_TARGET_UNKNOWN,
+                f"Schannel: pszTargetName {request.target_name!r} is not a usable host name",
+            ) from exc
+        self._complete = False
+        self._failure: int | None = None
+        self._alert = b""  # an alert to hand out with the sticky failure
+        self._pending = b""  # post-handshake output for the follow-up ISC/ASC
+        self._peer_closed = False
+        self._local_closed = False
+        self._suite: Suite | None = None
+        self._peer_cert: x509.Certificate | None = None
+        self._chain: list[bytes] = []
+        self._mapped: str | None = None
+
+    # ------------------------------------------------------------------ handshake
+
+    @property
+    def complete(self) -> bool:
+        """True once the handshake finished with ``SEC_E_OK``."""
+        return self._complete
+
+    def step(self, data: bytes) -> StepResult:
+        """One ISC/ASC step over ``data`` (whole records); see the module docstring."""
+        if self._failure is not None:
+            alert, self._alert = self._alert, b""
+            return StepResult(self._failure, alert)
+        if self._complete:
+            # The follow-up after SEC_I_RENEGOTIATE (M2): hand out OpenSSL's reply, if any;
+            # input bytes are application data for DecryptMessage, left unconsumed.
+            output, self._pending = self._pending, b""
+            return StepResult(S.SEC_E_OK, output, 0)
+        if data:
+            self._in.write(data)
+        try:
+            self._ssl.do_handshake()
+        except ssl.SSLWantReadError:
+            done = False
+        except ssl.SSLError as exc:
+            return self._fail(status_for_ssl_error(exc), len(data))
+        else:
+            done = True
+        output = self._out.read()
+        if (
+            self._role is Role.SERVER
+            and (output or done)
+            and self._credential.config.alpn_required
+            and self._ssl.selected_alpn_protocol() is None
+        ):
+            # T12: no common protocol and the server requires one. The flight OpenSSL wrote is
+            # dropped; the alert goes out in the clear, as before any key was shared.
+            self._failure = S.SEC_E_APPLICATION_PROTOCOL_MISMATCH
+            return StepResult(
+                self._failure,
+                alert_record(TLS1_ALERT_FATAL, TLS1_ALERT_NO_APP_PROTOCOL),
+                len(data),
+            )
+        if not done:
+            return StepResult(S.SEC_I_CONTINUE_NEEDED, output, len(data))
+        leftover = self._in.pending
+        if leftover:
+            self._in.read()  # the emulator hands these back to the caller as EXTRA (T6)
+        self._finish_handshake()
+        return StepResult(S.SEC_E_OK, output, len(data) - leftover)
+
+    def _fail(self, status: int, consumed: int) -> StepResult:
+        self._failure = status
+        self._in.read()
+        return StepResult(status, self._out.read(), consumed)
+
+    def _finish_handshake(self) -> None:
+        self._complete = True
+        self._suite = SUITES_BY_OPENSSL.get((self._ssl.cipher() or ("",))[0])
+        der = self._ssl.getpeercert(binary_form=True)
+        if der:
+            self._peer_cert = x509.load_der_x509_certificate(der)
+            chain_of = getattr(getattr(self._ssl, "_sslobj", None), "get_unverified_chain", None)
+            sent = chain_of() if chain_of is not None else None
+            self._chain = [c.public_bytes(_ENCODING_DER) for c in sent] if sent else [der]
+            if self._role is Role.SERVER:
+                self._mapped = mapped_account(
+                    self._peer_cert, self._credential.config.client_certificate_mapping
+                )
+
+    def peer(self) -> PeerIdentity | None:
+        """Who the peer proved to be, once complete.
+
+        Server side: ``principal`` is the account the client certificate maps to
+        (``client_certificate_mapping``), ``None`` without a certificate or a mapping; a client
+        token exists only then (reference §4.3), so no anonymous token either. Schannel cannot
+        learn the client's ISC_REQ_IDENTIFY, so the level is always IMPERSONATE (I3).
+        """
+        if not self._complete:
+            return None
+        cert = self._peer_cert
+        name = subject_name(cert) if cert is not None else None
+        der = self._chain[0] if self._chain else None
+        if self._role is Role.SERVER:
+            return PeerIdentity(self._mapped, certificate=der, name=name, anonymous_token=False)
+        return PeerIdentity(name, certificate=der, name=name)
+
+    # ------------------------------------------------------------------ messages
+
+    def stream_sizes(self) -> SecPkgContext_StreamSizes:
+        """Header and trailer of the negotiated suite's records; 16 KiB messages (M1, M3)."""
+        suite = self._suite
+        header, trailer = record_overhead(suite) if suite is not None else (5, 17)
+        block = 16 if suite is None or suite.cipher == "AES" else 1
+        return SecPkgContext_StreamSizes(header, trailer, MAX_FRAGMENT, 4, block)
+
+    def encrypt(self, plaintext: bytes) -> tuple[bytes, bytes, bytes]:
+        """Protect ``plaintext`` as exactly one record (M1).
+
+        Raises:
+            PackageError: ``SEC_E_UNSUPPORTED_FUNCTION`` before completion;
+                ``SEC_E_CONTEXT_EXPIRED`` after a failure or a close; ``SEC_E_OUT_OF_SEQUENCE``
+                while a post-handshake reply waits for the follow-up ISC/ASC (sending data first
+                would put records on the wire out of order); ``SEC_E_INVALID_PARAMETER`` for empty
+                data (OpenSSL never emits an empty application-data record);
+                ``SEC_E_BUFFER_TOO_SMALL`` for more than 16 KiB.
+        """
+        if not self._complete:
+            raise PackageError(
+                S.SEC_E_UNSUPPORTED_FUNCTION, "Schannel: the handshake is not complete"
+            )
+        if self._failure is not None or self._local_closed:
+            raise PackageError(S.SEC_E_CONTEXT_EXPIRED, "Schannel: the connection is closed")
+        if self._pending:
+            raise PackageError(
+                S.SEC_E_OUT_OF_SEQUENCE,
+                "Schannel: call InitializeSecurityContext/AcceptSecurityContext after "
+                "SEC_I_RENEGOTIATE to send the pending post-handshake reply first",
+            )
+        if not plaintext:
+            raise PackageError(
+                S.SEC_E_INVALID_PARAMETER, "Schannel: OpenSSL cannot send an empty record"
+            )
+        if len(plaintext) > MAX_FRAGMENT:
+            raise PackageError(S.SEC_E_BUFFER_TOO_SMALL, "Schannel: at most 16384 bytes per record")
+        try:
+            self._ssl.write(plaintext)
+        except ssl.SSLError as exc:
+            raise PackageError(
+                status_for_ssl_error(exc), "Schannel: OpenSSL refused to write"
+            ) from exc
+        record = self._out.read()
+        header = self.stream_sizes().cbHeader
+        body_end = header + len(plaintext)
+        return record[:header], record[header:body_end], record[body_end:]
+
+    def decrypt(self, record: bytes) -> DecryptResult:
+        """Unprotect exactly one record (M2); see the module docstring for the statuses."""
+        if not self._complete:
+            return DecryptResult(S.SEC_E_UNSUPPORTED_FUNCTION)
+        if self._failure is not None:
+            return DecryptResult(self._failure)
+        if self._peer_closed:
+            return DecryptResult(S.SEC_E_CONTEXT_EXPIRED)
+        self._in.write(record)
+        chunks: list[bytes] = []
+        try:
+            while True:
+                chunk = self._ssl.read(MAX_FRAGMENT)
+                if not chunk:  # Python's SSLObject returns b"" for a close_notify
+                    raise ssl.SSLZeroReturnError
+                chunks.append(chunk)
+                if not self._ssl.pending():
+                    break
+        except ssl.SSLWantReadError:
+            pass
+        except ssl.SSLZeroReturnError:
+            self._peer_closed = True
+            return DecryptResult(S.SEC_I_CONTEXT_EXPIRED)
+        except ssl.SSLError as exc:
+            self._failure = status_for_ssl_error(exc)
+            self._in.read()
+            self._alert = self._out.read()  # the next ISC/ASC hands it out (T11)
+            return DecryptResult(self._failure)
+        if chunks:
+            return DecryptResult(S.SEC_E_OK, b"".join(chunks))
+        # A post-handshake message. do_handshake flushes a KeyUpdate reply OpenSSL queued.
+        with contextlib.suppress(ssl.SSLError):
+            self._ssl.do_handshake()
+        self._pending += self._out.read()
+        return DecryptResult(S.SEC_I_RENEGOTIATE)
+
+    def alert(self, level: int, description: int) -> bytes:
+        """The record that carries this alert now (M4).
+
+        After the handshake only close_notify can be sent: OpenSSL has no API to send another
+        alert under the connection's keys. Before it, the alert goes out as a plaintext record.
+
+        Raises:
+            PackageError: ``SEC_E_UNSUPPORTED_FUNCTION`` for another alert after completion.
+        """
+        if not self._complete or self._failure is not None:
+            if level == TLS1_ALERT_FATAL:
+                self._failure = self._failure or S.SEC_E_CONTEXT_EXPIRED
+            return alert_record(level, description)
+        if (level, description) != (TLS1_ALERT_WARNING, TLS1_ALERT_CLOSE_NOTIFY):
+            raise PackageError(
+                S.SEC_E_UNSUPPORTED_FUNCTION,
+                "Schannel: after the handshake only close_notify can be sent (OpenSSL limit)",
+            )
+        if not self._local_closed:
+            self._local_closed = True
+            # WantRead only means the peer's close_notify has not come yet; ours is written.
+            with contextlib.suppress(ssl.SSLError):
+                self._ssl.unwrap()
+        return self._out.read()
+
+    # ------------------------------------------------------------------ attributes
+
+    def query(self, attribute: int) -> object:
+        """CONNECTION_INFO, CIPHER_INFO, APPLICATION_PROTOCOL, REMOTE_CERT_CONTEXT,
+        ENDPOINT_BINDINGS and UNIQUE_BINDINGS (M3; the emulator answers the generic ones).
+
+        Raises:
+            PackageError: ``SEC_E_UNSUPPORTED_FUNCTION`` for other attributes and for
+                UNIQUE_BINDINGS on TLS 1.3 (tls-unique is undefined there, RFC 8446 §C.5);
+                ``SEC_E_NO_CREDENTIALS`` for REMOTE_CERT_CONTEXT when the peer sent no
+                certificate.
+        """
+        version = self._ssl.version() or ""
+        if attribute == SECPKG_ATTR_CONNECTION_INFO:
+            return self._connection_info(version)
+        if attribute == SECPKG_ATTR_CIPHER_INFO:
+            return self._cipher_info(version)
+        if attribute == SECPKG_ATTR_APPLICATION_PROTOCOL:
+            selected = self._ssl.selected_alpn_protocol()
+            if selected is None:
+                return SecPkgContext_ApplicationProtocol(
+                    SecApplicationProtocolNegotiationStatus_None,
+                    SecApplicationProtocolNegotiationExt_None,
+                    0,
+                    b"",
+                )
+            raw = selected.encode("ascii")
+            return SecPkgContext_ApplicationProtocol(
+                SecApplicationProtocolNegotiationStatus_Success,
+                SecApplicationProtocolNegotiationExt_ALPN,
+                len(raw),
+                raw,
+            )
+        if attribute == SECPKG_ATTR_REMOTE_CERT_CONTEXT:
+            if not self._chain:
+                raise PackageError(S.SEC_E_NO_CREDENTIALS, "Schannel: the peer sent no certificate")
+            return SecPkgContext_RemoteCertContext(self._chain[0], list(self._chain))
+        if attribute == SECPKG_ATTR_ENDPOINT_BINDINGS:
+            cert = self._server_certificate()
+            return _bindings(_SERVER_END_POINT + end_point_hash(cert))
+        if attribute == SECPKG_ATTR_UNIQUE_BINDINGS and version == "TLSv1.2":
+            unique = self._ssl.get_channel_binding("tls-unique") or b""
+            return _bindings(_TLS_UNIQUE + unique)
+        raise PackageError(
+            S.SEC_E_UNSUPPORTED_FUNCTION, f"Schannel: attribute {attribute:#x} is not supported"
+        )
+
+    def _server_certificate(self) -> x509.Certificate:
+        if self._role is Role.CLIENT:
+            if self._peer_cert is None:
+                raise PackageError(
+                    S.SEC_E_NO_CREDENTIALS, "Schannel: the server sent no certificate"
+                )
+            return self._peer_cert
+        identity = self._credential.identity
+        assert identity is not None  # a server credential always has one (C2)
+        return identity.leaf
+
+    def _connection_info(self, version: str) -> SecPkgContext_ConnectionInfo:
+        suite = self._suite
+        client = self._role is Role.CLIENT
+        if version == "TLSv1.3":
+            protocol = SP_PROT_TLS1_3_CLIENT if client else SP_PROT_TLS1_3_SERVER
+        else:
+            protocol = SP_PROT_TLS1_2_CLIENT if client else SP_PROT_TLS1_2_SERVER
+        if suite is None:
+            return SecPkgContext_ConnectionInfo(protocol, 0, 0, 0, 0, 0, 0)
+        cipher = ALG_ID.get(f"{suite.cipher}{suite.bits}", 0)
+        # AEAD suites have no separate MAC: aiHash and dwHashStrength are 0 (case 31). The key
+        # exchange strength is not exposed by Python's ssl module: 0 (unknown).
+        exchange = ALG_ID.get(suite.exchange or "ECDH", 0)
+        return SecPkgContext_ConnectionInfo(protocol, cipher, suite.bits, 0, 0, exchange, 0)
+
+    def _cipher_info(self, version: str) -> SecPkgContext_CipherInfo:
+        suite = self._suite
+        info = SecPkgContext_CipherInfo(dwProtocol=_WIRE_VERSION.get(version, 0))
+        if suite is None:
+            return info
+        info.dwCipherSuite = info.dwBaseCipherSuite = suite.number
+        info.szCipherSuite = suite.iana
+        info.szCipher = suite.cipher
+        info.dwCipherLen = suite.bits
+        info.dwCipherBlockLen = 16 if suite.cipher == "AES" else 1
+        info.szExchange = suite.exchange or "ECDH"
+        cert = self._peer_cert if self._role is Role.CLIENT else None
+        if cert is None and self._credential.identity is not None and self._role is Role.SERVER:
+            cert = self._credential.identity.leaf
+        info.szCertificate = suite.certificate or (key_type(cert) if cert is not None else "")
+        return info
+
+
+def _bindings(application_data: bytes) -> SecPkgContext_Bindings:
+    header = _BINDINGS_HEADER.pack(0, 0, 0, 0, 0, 0, len(application_data), _BINDINGS_HEADER.size)
+    raw = header + application_data
+    return SecPkgContext_Bindings(len(raw), raw)
