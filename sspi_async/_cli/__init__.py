@@ -2,8 +2,9 @@
 
 Commands:
 
-* ``sspi-async demo [--package simtls] [--rounds N] [--alpn h2,http/1.1] [--json]`` — a client and
-  a server through the async SSPI API in one process, every call reported.
+* ``sspi-async demo [--package schannel|simtls] [--tls 1.3|1.2] [--rounds N] [--alpn h2,http/1.1]
+  [--json]`` — a client and a server through the async SSPI API in one process, every call
+  reported (default: Schannel, TLS 1.3, ephemeral certificates).
 * ``sspi-async packages [--json]`` — the registered security packages.
 * ``sspi-async bench dispatch [--seconds S] [--json]`` — the dispatch benchmark.
 * ``sspi-async --version``.
@@ -31,6 +32,7 @@ from ._bench import DEFAULT_SECONDS, format_report, measure_dispatch
 from ._demo import (
     DEFAULT_ALPN,
     DEFAULT_PACKAGE,
+    DEFAULT_TLS,
     DemoError,
     DemoEvent,
     DemoOptions,
@@ -131,8 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--package",
         default=DEFAULT_PACKAGE,
-        help=f"security package (case-insensitive; default {DEFAULT_PACKAGE}); "
-        "only simtls is available for now",
+        help=f"security package: schannel (real TLS, ephemeral certificates) or simtls "
+        f"(case-insensitive; default {DEFAULT_PACKAGE})",
+    )
+    demo.add_argument(
+        "--tls",
+        choices=("1.2", "1.3"),
+        default=DEFAULT_TLS,
+        help=f"Schannel: the TLS version to negotiate (default {DEFAULT_TLS})",
     )
     demo.add_argument(
         "--rounds",
@@ -206,7 +214,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     def emit(event: DemoEvent) -> None:
         _print(json.dumps(event.record()) if args.json else event.text)
 
-    options = DemoOptions(package=package, rounds=args.rounds, alpn=args.alpn)
+    options = DemoOptions(package=package, rounds=args.rounds, alpn=args.alpn, tls=args.tls)
     asyncio.run(run_demo(options, emit))
     return 0
 

@@ -25,6 +25,7 @@ from sspi_async.sspi import (
     ASC_REQ_ALLOCATE_MEMORY,
     ASC_REQ_CONFIDENTIALITY,
     ASC_REQ_EXTENDED_ERROR,
+    ASC_REQ_MUTUAL_AUTH,
     ASC_REQ_REPLAY_DETECT,
     ASC_REQ_SEQUENCE_DETECT,
     ASC_REQ_STREAM,
@@ -38,10 +39,12 @@ from sspi_async.sspi import (
     SEC_E_UNSUPPORTED_FUNCTION,
     SEC_I_ASYNC_CALL_PENDING,
     SEC_I_CONTINUE_NEEDED,
+    SEC_I_RENEGOTIATE,
     SEC_SUCCESS,
     SECBUFFER_APPLICATION_PROTOCOLS,
     SECBUFFER_DATA,
     SECBUFFER_EMPTY,
+    SECBUFFER_EXTRA,
     SECBUFFER_STREAM_HEADER,
     SECBUFFER_STREAM_TRAILER,
     SECBUFFER_TOKEN,
@@ -94,13 +97,16 @@ __all__ = (
     "status_name",
 )
 
-#: The package ``sspi-async demo`` uses without ``--package``. SPEC §10 names Schannel; until the
-#: Schannel package exists the demo runs SimTLS.
-DEFAULT_PACKAGE: Final = "simtls"
+#: The package ``sspi-async demo`` uses without ``--package`` (SPEC §10).
+DEFAULT_PACKAGE: Final = "schannel"
+#: The TLS version the Schannel demo negotiates without ``--tls``.
+DEFAULT_TLS: Final = "1.3"
 #: The ALPN list the client offers (and the server prefers, in order) without ``--alpn``.
 DEFAULT_ALPN: Final = ("h2", "http/1.1")
 
 _TARGET: Final = "server.example"
+#: Schannel: the server certificate's name, checked against pszTargetName (T10).
+_SCHANNEL_TARGET: Final = "localhost"
 _CLIENT_PRINCIPAL: Final = "alice"
 _SECRET: Final = "sspi-async-demo"
 _MAX_STEPS: Final = 32
@@ -121,6 +127,7 @@ _ASC_FLAGS: Final = (
     | ASC_REQ_STREAM
     | ASC_REQ_EXTENDED_ERROR
     | ASC_REQ_ALLOCATE_MEMORY
+    | ASC_REQ_MUTUAL_AUTH
 )
 _PROTOCOLS: Final = {0x0304: "TLS 1.3", 0x0303: "TLS 1.2"}
 _SCHANNEL_NAMES: Final = frozenset({"schannel", UNISP_NAME.lower()})
@@ -146,16 +153,16 @@ def resolve_package(name: str) -> str:
     """The ``pszPackage`` the demo uses for ``--package name`` (case-insensitive).
 
     Raises:
-        UnavailablePackageError: Schannel (not available yet) or a package the demo cannot run.
+        UnavailablePackageError: a package the demo cannot run.
     """
     key = name.strip().lower()
     if key == "simtls":
         return "SimTLS"
     if key in _SCHANNEL_NAMES:
-        raise UnavailablePackageError(
-            "the Schannel package is not available yet; use --package simtls"
-        )
-    raise UnavailablePackageError(f"unknown package {name!r} for the demo; use --package simtls")
+        return "Schannel"
+    raise UnavailablePackageError(
+        f"unknown package {name!r} for the demo; use --package schannel or --package simtls"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,10 +173,12 @@ class DemoOptions:
         package: the ``pszPackage`` name (see :func:`resolve_package`).
         rounds: SimTLS handshake round trips (1 = TLS 1.3 shape, 2 = TLS 1.2 shape, up to 8).
         alpn: protocols the client offers and the server prefers, in order; empty = no ALPN.
+        tls: Schannel: the TLS version both sides enable, ``"1.3"`` or ``"1.2"``.
     """
 
-    package: str = "SimTLS"
+    package: str = "Schannel"
     rounds: int = 1
+    tls: str = DEFAULT_TLS
     alpn: tuple[str, ...] = DEFAULT_ALPN
 
 
@@ -285,7 +294,30 @@ class _Side:
             ),
         )
 
-    async def step(self, token: bytes | None, alpn: tuple[str, ...]) -> bytes:
+    async def post_handshake(self, data: bytes, target: str) -> None:
+        """Read records that arrive after this side completed (TLS 1.3 session tickets):
+        DecryptMessage → ``SEC_I_RENEGOTIATE``, then the follow-up ISC with no input (M2)."""
+        while data:
+            status, extra = _decrypt_post_handshake(self.ctx, data)
+            line = f"{self.name:<8}DecryptMessage -> {status_name(status)} (post-handshake message)"
+            self.emit(
+                DemoEvent(
+                    "call",
+                    line,
+                    {
+                        "side": self.name,
+                        "function": "DecryptMessage",
+                        "completed": status_name(status),
+                    },
+                )
+            )
+            if status == SEC_I_RENEGOTIATE:
+                token = await self.step(None, (), target)
+                if token:
+                    raise DemoError(f"{self.name}: unexpected reply to a post-handshake message")
+            data = extra
+
+    async def step(self, token: bytes | None, alpn: tuple[str, ...], target: str) -> bytes:
         """One ISC (client) or ASC (server) step on ``token``; returns the token to send."""
         buffers = []
         if token is not None:
@@ -304,7 +336,7 @@ class _Side:
                     actx,
                     self.cred,
                     phcontext,
-                    _TARGET,
+                    target,
                     _ISC_FLAGS,
                     0,
                     SECURITY_NATIVE_DREP,
@@ -415,8 +447,46 @@ def _decrypt(ctx: CtxtHandle, record: bytes) -> bytes:
     return next(b.data() for b in message.pBuffers if b.BufferType == SECBUFFER_DATA)
 
 
+def _decrypt_post_handshake(ctx: CtxtHandle, data: bytes) -> tuple[int, bytes]:
+    """DecryptMessage of the first record of ``data``: its status and the bytes after it."""
+    message = SecBufferDesc(
+        [
+            SecBuffer.of(SECBUFFER_DATA, bytearray(data)),
+            SecBuffer(SECBUFFER_EMPTY),
+            SecBuffer(SECBUFFER_EMPTY),
+            SecBuffer(SECBUFFER_EMPTY),
+        ]
+    )
+    status = DecryptMessage(ctx, message, 0, None)
+    if status not in (SEC_E_OK, SEC_I_RENEGOTIATE):
+        raise DemoError(f"DecryptMessage of a post-handshake record failed: {status_name(status)}")
+    extra = next((b for b in message.pBuffers if b.BufferType == SECBUFFER_EXTRA), None)
+    return status, data[len(data) - extra.cbBuffer :] if extra is not None else b""
+
+
+def _schannel_credentials(options: DemoOptions) -> tuple[object, object]:
+    """Ephemeral certificates (made now, in memory): a CA, a server certificate for
+    ``localhost`` and a client certificate for ``alice`` that the server maps to an account."""
+    from sspi_async.testing import CertificateAuthority  # cryptography key generation
+
+    ca = CertificateAuthority()
+    server_cert = ca.issue(_SCHANNEL_TARGET)
+    client_cert = ca.issue(_CLIENT_PRINCIPAL, dns_names=(), ip_addresses=())
+    protocols = ("tls1.3",) if options.tls == "1.3" else ("tls1.2",)
+    client = client_cert.schannel_cred(trusted_roots=ca.cert_pem, enabled_protocols=protocols)
+    server = server_cert.schannel_cred(
+        trusted_roots=ca.cert_pem,
+        enabled_protocols=protocols,
+        alpn=options.alpn,
+        client_certificate_mapping="common_name",
+    )
+    return client, server
+
+
 def _credentials(options: DemoOptions) -> tuple[object, object]:
     """Client and server ``pAuthData`` for the package (SimTLS: one shared secret)."""
+    if options.package == "Schannel":
+        return _schannel_credentials(options)
     # rounds >= 2 is the TLS 1.2 message sequence, so report TLS 1.2 as well.
     version = 0x0304 if options.rounds == 1 else 0x0303
     client = SimTLSCred(
@@ -435,23 +505,27 @@ def _credentials(options: DemoOptions) -> tuple[object, object]:
     return client, server
 
 
-async def _handshake(client: _Side, server: _Side, alpn: tuple[str, ...]) -> int:
-    """Drive ISC/ASC until both sides returned ``SEC_E_OK``; returns the number of steps."""
+async def _handshake(client: _Side, server: _Side, alpn: tuple[str, ...], target: str) -> int:
+    """Drive ISC/ASC until both sides returned ``SEC_E_OK``; returns the number of steps.
+
+    A token the server sends with its final ``SEC_E_OK`` after the client completed (TLS 1.3
+    session tickets) goes to the client's DecryptMessage, as on a real connection (T8, M2).
+    """
     steps = 0
     token: bytes | None = None
     while steps < _MAX_STEPS:
         if not client.complete:
-            token = await client.step(token, alpn)
+            token = await client.step(token, alpn, target)
             steps += 1
         if client.complete and server.complete:
             return steps
         if not token and server.complete:
             raise DemoError("client: handshake stalled (nothing to send to a finished server)")
-        token = await server.step(token, ())
+        token = await server.step(token, (), target)
         steps += 1
         if client.complete and server.complete:
             if token:
-                raise DemoError("server: unexpected post-handshake token")
+                await client.post_handshake(token, target)
             return steps
     raise DemoError(f"the handshake did not finish within {_MAX_STEPS} steps")
 
@@ -530,7 +604,8 @@ async def run_demo(options: DemoOptions, emit: Emit) -> None:
             client_auth, server_auth = _credentials(options)
             await client.acquire(options.package, SECPKG_CRED_OUTBOUND, client_auth)
             await server.acquire(options.package, SECPKG_CRED_INBOUND, server_auth)
-            steps = await _handshake(client, server, options.alpn)
+            target = _SCHANNEL_TARGET if options.package == "Schannel" else _TARGET
+            steps = await _handshake(client, server, options.alpn, target)
             negotiated = _negotiated(client)
             emit(negotiated)
             emit(_names(client, server))

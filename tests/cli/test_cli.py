@@ -33,8 +33,9 @@ def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[
 # --------------------------------------------------------------------------- demo
 
 
-def test_demo_without_arguments_runs_simtls(capsys: pytest.CaptureFixture[str]) -> None:
-    """`sspi-async demo` with no arguments completes a SimTLS handshake and exits 0."""
+def test_demo_without_arguments_runs_schannel_tls13(capsys: pytest.CaptureFixture[str]) -> None:
+    """`sspi-async demo` with no arguments completes a Schannel TLS 1.3 handshake with ephemeral
+    certificates (SPEC §10), reads the session tickets (M2) and exits 0."""
     code, out, err = run_main(capsys, "demo")
     assert code == 0, err
     assert err == []
@@ -48,10 +49,32 @@ def test_demo_without_arguments_runs_simtls(capsys: pytest.CaptureFixture[str]) 
     calls = [line for line in out if "-> queued" in line]
     assert all(", SEC_I_ASYNC_CALL_PENDING, completed " in line for line in calls)
     assert any("protocol TLS 1.3" in line and "ALPN h2" in line for line in out)
-    assert any("'server.example'" in line and "'alice'" in line for line in out)
+    assert any("'CN=localhost'" in line and "'CN=alice'" in line for line in out)
+    assert "client  DecryptMessage -> SEC_I_RENEGOTIATE (post-handshake message)" in out
     messages = [line for line in out if "EncryptMessage" in line]
     assert len(messages) == 2
     assert "DecryptMessage -> 'ping from the client'" in messages[0]
+    assert "(header 5, trailer 17)" in messages[0]
+    assert out[-1].startswith("handshake complete: Schannel, TLS 1.3, ALPN h2")
+
+
+def test_demo_schannel_tls12(capsys: pytest.CaptureFixture[str]) -> None:
+    """`demo --tls 1.2` runs Schannel's TLS 1.2 sequence: client CONTINUE, CONTINUE, OK (T8)."""
+    code, out, _ = run_main(capsys, "demo", "--tls", "1.2", "--json")
+    assert code == 0
+    records = [json.loads(line) for line in out]
+    client_steps = [
+        r["completed"] for r in records if r.get("function") == "SspiInitializeSecurityContextAsync"
+    ]
+    assert client_steps == ["SEC_I_CONTINUE_NEEDED", "SEC_I_CONTINUE_NEEDED", "SEC_E_OK"]
+    assert records[-1]["protocol"] == "TLS 1.2"
+
+
+def test_demo_simtls(capsys: pytest.CaptureFixture[str]) -> None:
+    """`demo --package simtls` completes a SimTLS handshake between server.example and alice."""
+    code, out, _ = run_main(capsys, "demo", "--package", "simtls")
+    assert code == 0
+    assert any("'server.example'" in line and "'alice'" in line for line in out)
     assert out[-1].startswith("handshake complete: SimTLS, TLS 1.3, ALPN h2")
 
 
@@ -62,15 +85,18 @@ def test_demo_json_prints_one_object_per_call(capsys: pytest.CaptureFixture[str]
     records = [json.loads(line) for line in out]
     calls = [r for r in records if r["event"] == "call"]
     assert {r["side"] for r in calls} == {"client", "server"}
-    assert all(r["queued"] == "SEC_E_OK" for r in calls)
-    assert all(r["after_await"] == "SEC_I_ASYNC_CALL_PENDING" for r in calls)
+    queued = [r for r in calls if "queued" in r]
+    assert all(r["queued"] == "SEC_E_OK" for r in queued)
+    assert all(r["after_await"] == "SEC_I_ASYNC_CALL_PENDING" for r in queued)
     steps = [r for r in calls if "token_bytes" in r]
-    assert [r["completed"] for r in steps] == [
+    assert [r["completed"] for r in steps[:4]] == [
         "SEC_I_CONTINUE_NEEDED",
         "SEC_I_CONTINUE_NEEDED",
         "SEC_E_OK",
         "SEC_E_OK",
     ]
+    # TLS 1.3 session tickets: DecryptMessage -> SEC_I_RENEGOTIATE, then ISC -> SEC_E_OK (M2).
+    assert all(r["completed"] == "SEC_E_OK" and r["token_bytes"] == 0 for r in steps[4:])
     assert steps[0]["function"] == "SspiInitializeSecurityContextAsync"
     assert steps[0]["token_bytes"] > 0
     negotiated = next(r for r in records if r["event"] == "negotiated")
@@ -198,14 +224,11 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     ("argv", "message"),
     [
         (
-            ["demo", "--package", "schannel"],
-            "sspi-async demo: error: the Schannel package is not available yet; use --package simtls",
+            ["demo", "--package", "kerberos"],
+            "sspi-async demo: error: unknown package 'kerberos' for the demo; "
+            "use --package schannel or --package simtls",
         ),
-        (
-            ["demo", "--package", "Microsoft Unified Security Protocol Provider"],
-            "the Schannel package is not available yet",
-        ),
-        (["demo", "--package", "kerberos"], "unknown package 'kerberos'"),
+        (["demo", "--tls", "1.1"], "argument --tls: invalid choice: '1.1'"),
         (["demo", "--rounds", "0"], "argument --rounds: must be an integer from 1 to 8"),
         (["demo", "--rounds", "9"], "argument --rounds"),
         (["demo", "--rounds", "many"], "argument --rounds"),
