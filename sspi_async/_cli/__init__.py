@@ -5,6 +5,10 @@ Commands:
 * ``sspi-async demo [--package schannel|simtls] [--tls 1.3|1.2] [--rounds N] [--alpn h2,http/1.1]
   [--json]`` — a client and a server through the async SSPI API in one process, every call
   reported (default: Schannel, TLS 1.3, ephemeral certificates).
+* ``sspi-async serve [--port P] [--cert PEM --key PEM] [--once]`` — a TLS echo server over TCP
+  through the emulator (Schannel, ``SspiTLSStream``).
+* ``sspi-async connect HOST:PORT [--cafile PEM] [--send TEXT]`` — a TLS client through the
+  emulator: handshake, one message, the reply.
 * ``sspi-async packages [--json]`` — the registered security packages.
 * ``sspi-async bench dispatch [--seconds S] [--json]`` — the dispatch benchmark.
 * ``sspi-async --version``.
@@ -24,7 +28,10 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
+
+import anyio
 
 from sspi_async import ConfigurationError, SspiError, __version__
 
@@ -41,6 +48,7 @@ from ._demo import (
     run_demo,
 )
 from ._packages import format_packages, package_records
+from ._tls import ConnectOptions, ServeOptions, connect, serve
 
 __all__ = ("main",)
 
@@ -161,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON object per line instead of text"
     )
 
+    _add_serve(commands)
+    _add_connect(commands)
+
     packages = commands.add_parser(
         "packages",
         help="list the registered security packages",
@@ -184,6 +195,102 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_dispatch_arguments(dispatch)
     return parser
+
+
+def _port(text: str) -> int:
+    """``--port``: 0 (ephemeral) to 65535."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, not {text!r}")
+    return int(text)
+
+
+def _address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:443`` for IPv6)."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"must be HOST:PORT, not {text!r}")
+    return host, int(port)
+
+
+def _tls_versions(text: str) -> tuple[str, ...]:
+    """``--tls``: ``1.2``, ``1.3`` or ``both``."""
+    choices = {"1.2": ("tls1.2",), "1.3": ("tls1.3",), "both": ("tls1.2", "tls1.3")}
+    if text not in choices:
+        raise argparse.ArgumentTypeError(f"must be 1.2, 1.3 or both, not {text!r}")
+    return choices[text]
+
+
+def _add_serve(commands: Any) -> None:
+    serve_cmd = commands.add_parser(
+        "serve",
+        help="run a TLS echo server over TCP through the emulator",
+        description=(
+            "Accept TLS connections on HOST:PORT and echo what each client sends. Every handshake "
+            "runs AcceptSecurityContext through the async SSPI calls (Schannel package). Without "
+            "--cert an ephemeral certificate for localhost/127.0.0.1 is issued and its CA "
+            "certificate written to a file (printed), for openssl s_client -CAfile or curl "
+            "--cacert."
+        ),
+    )
+    serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve_cmd.add_argument(
+        "--port", type=_port, default=0, help="port to listen on (default 0: any free port)"
+    )
+    serve_cmd.add_argument("--cert", type=Path, help="PEM certificate chain (with --key)")
+    serve_cmd.add_argument("--key", type=Path, help="PEM private key (default: in --cert)")
+    serve_cmd.add_argument(
+        "--ca-out", type=Path, help="where to write the ephemeral CA certificate"
+    )
+    serve_cmd.add_argument(
+        "--alpn", type=_alpn, default=(), metavar="LIST", help="ALPN ids, best first"
+    )
+    serve_cmd.add_argument(
+        "--tls", type=_tls_versions, default=("tls1.2", "tls1.3"), help="1.2, 1.3 or both"
+    )
+    serve_cmd.add_argument(
+        "--request-client-cert",
+        action="store_true",
+        help="ask clients for a certificate (ASC_REQ_MUTUAL_AUTH)",
+    )
+    serve_cmd.add_argument("--once", action="store_true", help="exit after serving one connection")
+
+
+def _add_connect(commands: Any) -> None:
+    connect_cmd = commands.add_parser(
+        "connect",
+        help="connect to a TLS server through the emulator",
+        description=(
+            "Connect to HOST:PORT with InitializeSecurityContext through the async SSPI calls "
+            "(Schannel package), print the negotiated protocol, cipher, ALPN and peer, send one "
+            "message and print the first reply."
+        ),
+    )
+    connect_cmd.add_argument("address", type=_address, metavar="HOST:PORT")
+    connect_cmd.add_argument(
+        "--cafile", type=Path, help="PEM roots to trust (default: the system store)"
+    )
+    connect_cmd.add_argument(
+        "--servername", help="pszTargetName, checked against the certificate (default: HOST)"
+    )
+    connect_cmd.add_argument(
+        "--insecure",
+        action="store_true",
+        help="skip certificate validation (ISC_REQ_MANUAL_CRED_VALIDATION)",
+    )
+    connect_cmd.add_argument("--alpn", type=_alpn, default=(), metavar="LIST", help="ALPN ids")
+    connect_cmd.add_argument(
+        "--tls", type=_tls_versions, default=("tls1.2", "tls1.3"), help="1.2, 1.3 or both"
+    )
+    connect_cmd.add_argument(
+        "--send",
+        default="hello from sspi-async\n",
+        metavar="TEXT",
+        help="text to send (\\n escapes allowed; '' sends nothing)",
+    )
+    connect_cmd.add_argument(
+        "--timeout", type=_seconds, default=10.0, metavar="S", help="give up after S seconds"
+    )
 
 
 def _add_dispatch_arguments(parser: argparse.ArgumentParser) -> None:
@@ -219,6 +326,55 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    if args.key is not None and args.cert is None:
+        raise UsageError(f"{PROG} serve: error: --key needs --cert")
+    options = ServeOptions(
+        host=args.host,
+        port=args.port,
+        cert=args.cert,
+        key=args.key,
+        ca_out=args.ca_out,
+        alpn=args.alpn,
+        tls=args.tls,
+        request_client_certificate=args.request_client_cert,
+        connections=1 if args.once else 0,
+    )
+    asyncio.run(serve(options, _print))
+    return 0
+
+
+def _cmd_connect(args: argparse.Namespace) -> int:
+    host, port = args.address
+    options = ConnectOptions(
+        host=host,
+        port=port,
+        cafile=args.cafile,
+        servername=args.servername,
+        insecure=args.insecure,
+        alpn=args.alpn,
+        tls=args.tls,
+        message=args.send.replace("\\n", "\n").encode(),
+        timeout=args.timeout,
+    )
+    try:
+        asyncio.run(connect(options, _print))
+    except TimeoutError:
+        print(
+            f"{PROG}: failed: no answer from {host}:{port} within {args.timeout:g} s",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    except OSError as exc:
+        print(f"{PROG}: failed: cannot connect to {host}:{port}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except (anyio.BrokenResourceError, anyio.EndOfStream) as exc:
+        why = str(exc) or "the server closed the connection"
+        print(f"{PROG}: failed: {host}:{port}: {why}", file=sys.stderr)
+        return EXIT_FAILURE
+    return 0
+
+
 def _cmd_packages(args: argparse.Namespace) -> int:
     _print(json.dumps(package_records(), indent=2) if args.json else format_packages())
     return 0
@@ -233,12 +389,17 @@ def _cmd_bench_dispatch(args: argparse.Namespace) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command is None:
         raise UsageError(
-            f"{PROG}: error: a command is required: demo, packages or bench (see '{PROG} --help')"
+            f"{PROG}: error: a command is required: demo, serve, connect, packages or bench "
+            f"(see '{PROG} --help')"
         )
     if args.command == "demo":
         return _cmd_demo(args)
     if args.command == "packages":
         return _cmd_packages(args)
+    if args.command == "serve":
+        return _cmd_serve(args)
+    if args.command == "connect":
+        return _cmd_connect(args)
     if args.benchmark is None:  # bench
         raise UsageError(
             f"{PROG} bench: error: a benchmark is required: dispatch (see '{PROG} bench --help')"

@@ -97,3 +97,53 @@ def test_reinit_reuse_shows_the_status_cycle_and_strict_refusal() -> None:
 def test_example_output_is_deterministic(name: str) -> None:
     """Two runs of an example print the same transcript."""
     assert run_example(name) == run_example(name)
+
+
+def _read_line(proc: subprocess.Popen[str], prefix: str) -> str:
+    """The first stdout line of ``proc`` starting with ``prefix`` (the caller bounds the wait)."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith(prefix):
+            return line.strip()
+    raise AssertionError(f"the process ended without printing {prefix!r}")
+
+
+def test_tls_echo_server_and_client_talk_over_tcp() -> None:
+    """tls_echo_server.py serves one TLS 1.3 connection on 127.0.0.1; tls_client.py validates the
+    ephemeral certificate, sends a line and reads its echo (SspiTLSStream over TCP, T8, M1, M2)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    server = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "tls_echo_server.py"), "--once"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        address = _read_line(server, "listening on ").removeprefix("listening on ")
+        ca_file = _read_line(server, "CA certificate: ").removeprefix("CA certificate: ")
+        client = subprocess.run(
+            [sys.executable, str(EXAMPLES / "tls_client.py"), address, "--cafile", ca_file],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            env=env,
+            cwd=ROOT,
+            check=False,
+        )
+        assert client.returncode == 0, client.stderr
+        lines = client.stdout.splitlines()
+        assert lines[0].startswith("connected: TLSv1.3, server certificate ")
+        assert lines[1] == "sent b'hello over SSPI\\n', received b'hello over SSPI\\n'"
+        out, err = server.communicate(timeout=TIMEOUT)
+        assert server.returncode == 0, err
+        assert "client connected: TLSv1.3 TLS_AES_256_GCM_SHA384" in out
+        assert "client closed after 16 bytes" in out
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()

@@ -1,0 +1,188 @@
+"""``sspi-async serve`` and ``sspi-async connect``: TLS over TCP through the emulator (SPEC §10).
+
+``serve`` is a TLS echo server: every accepted connection runs AcceptSecurityContext through the
+async SSPI calls (``SspiTLSStream``) and echoes what it decrypts. Without ``--cert`` it issues an
+ephemeral certificate for ``localhost``/127.0.0.1 and writes its CA certificate to a file, so that
+``openssl s_client -CAfile`` or ``curl --cacert`` can verify it. ``connect`` is the client: it
+runs InitializeSecurityContext over a TCP connection, reports what was negotiated, sends one
+message and prints the first reply.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import anyio
+import anyio.abc
+from anyio.streams.tls import TLSAttribute
+
+from sspi_async import SchannelCred, SspiTLSAttribute, SspiTLSStream, acquire_credentials
+from sspi_async.sspi import (
+    ASC_REQ_CONFIDENTIALITY,
+    ASC_REQ_EXTENDED_ERROR,
+    ASC_REQ_MUTUAL_AUTH,
+    ASC_REQ_REPLAY_DETECT,
+    ASC_REQ_SEQUENCE_DETECT,
+    ASC_REQ_STREAM,
+    ISC_REQ_CONFIDENTIALITY,
+    ISC_REQ_EXTENDED_ERROR,
+    ISC_REQ_MANUAL_CRED_VALIDATION,
+    ISC_REQ_REPLAY_DETECT,
+    ISC_REQ_SEQUENCE_DETECT,
+    ISC_REQ_STREAM,
+)
+
+__all__ = ("ConnectOptions", "ServeOptions", "connect", "serve")
+
+Emit = Callable[[str], None]
+_DEFAULT_ASC: Final = (
+    ASC_REQ_REPLAY_DETECT
+    | ASC_REQ_SEQUENCE_DETECT
+    | ASC_REQ_CONFIDENTIALITY
+    | ASC_REQ_STREAM
+    | ASC_REQ_EXTENDED_ERROR
+)
+_DEFAULT_ISC: Final = (
+    ISC_REQ_REPLAY_DETECT
+    | ISC_REQ_SEQUENCE_DETECT
+    | ISC_REQ_CONFIDENTIALITY
+    | ISC_REQ_STREAM
+    | ISC_REQ_EXTENDED_ERROR
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """What ``serve`` runs (see ``sspi-async serve --help``)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    cert: Path | None = None
+    key: Path | None = None
+    ca_out: Path | None = None
+    alpn: tuple[str, ...] = ()
+    tls: tuple[str, ...] = ("tls1.2", "tls1.3")
+    request_client_certificate: bool = False
+    connections: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectOptions:
+    """What ``connect`` runs (see ``sspi-async connect --help``)."""
+
+    host: str
+    port: int
+    cafile: Path | None = None
+    servername: str | None = None
+    insecure: bool = False
+    alpn: tuple[str, ...] = ()
+    tls: tuple[str, ...] = ("tls1.2", "tls1.3")
+    message: bytes = b"hello from sspi-async\n"
+    timeout: float = 10.0
+
+
+def describe(stream: SspiTLSStream) -> str:
+    """``TLSv1.3 TLS_AES_256_GCM_SHA384, ALPN h2, peer CN=localhost`` for a connected stream."""
+    version = stream.extra(TLSAttribute.tls_version, "?")
+    suite = stream.extra(SspiTLSAttribute.cipher_suite, None) or "?"
+    alpn = stream.extra(TLSAttribute.alpn_protocol, None) or "(none)"
+    peer = stream.extra(SspiTLSAttribute.peer_name, None) or "(anonymous)"
+    return f"{version} {suite}, ALPN {alpn}, peer {peer}"
+
+
+def _ephemeral(options: ServeOptions, emit: Emit) -> SchannelCred:
+    from sspi_async.testing import CertificateAuthority
+
+    ca = CertificateAuthority()
+    server = ca.issue("localhost")
+    ca_path = options.ca_out or Path(tempfile.mkdtemp(prefix="sspi-async-")) / "ca.pem"
+    ca_path.write_bytes(ca.cert_pem)
+    emit(f"ephemeral certificate for localhost, 127.0.0.1; CA certificate written to {ca_path}")
+    return server.schannel_cred(
+        trusted_roots=ca.cert_pem,
+        alpn=options.alpn,
+        enabled_protocols=options.tls,
+    )
+
+
+async def serve(options: ServeOptions, emit: Emit) -> None:
+    """Serve TLS echo connections until cancelled (or ``options.connections`` were served)."""
+    if options.cert is not None:
+        cred = SchannelCred(
+            certificate_chain=options.cert.read_bytes(),
+            private_key=options.key.read_bytes() if options.key else None,
+            alpn=options.alpn,
+            enabled_protocols=options.tls,
+        )
+    else:
+        cred = _ephemeral(options, emit)
+    flags = _DEFAULT_ASC | (ASC_REQ_MUTUAL_AUTH if options.request_client_certificate else 0)
+    served = 0
+    async with await acquire_credentials("Schannel", "inbound", cred) as credentials:
+        listener = await anyio.create_tcp_listener(local_host=options.host, local_port=options.port)
+        async with listener:
+            port = listener.extra(anyio.abc.SocketAttribute.local_port)
+            emit(f"serving TLS echo on {options.host}:{port}")
+            async with anyio.create_task_group() as group:
+
+                async def handle(tcp: anyio.abc.SocketStream) -> None:
+                    nonlocal served
+                    await _echo(tcp, credentials, flags, emit)
+                    served += 1
+                    if options.connections and served >= options.connections:
+                        group.cancel_scope.cancel()
+
+                await listener.serve(handle, group)
+
+
+async def _echo(tcp: anyio.abc.SocketStream, credentials: Any, flags: int, emit: Emit) -> None:
+    peer = tcp.extra(anyio.abc.SocketAttribute.remote_address)
+    try:
+        stream = await SspiTLSStream.wrap_server(tcp, credentials, flags=flags)
+    except Exception as exc:  # one failed client must not stop the server
+        emit(f"{peer}: handshake failed: {exc}")
+        return
+    emit(f"{peer}: connected, {describe(stream)}")
+    total = 0
+    async with stream:
+        try:
+            while True:
+                data = await stream.receive()
+                total += len(data)
+                await stream.send(data)
+        except (anyio.EndOfStream, anyio.BrokenResourceError):
+            pass
+        except Exception as exc:
+            emit(f"{peer}: connection failed: {exc}")
+            return
+    emit(f"{peer}: closed after echoing {total} bytes")
+
+
+async def connect(options: ConnectOptions, emit: Emit) -> bytes:
+    """Connect, report the negotiated parameters, send the message and return the first reply."""
+    cred = SchannelCred(
+        trusted_roots=options.cafile.read_bytes() if options.cafile else None,
+        alpn=options.alpn,
+        enabled_protocols=options.tls,
+    )
+    flags = _DEFAULT_ISC | (ISC_REQ_MANUAL_CRED_VALIDATION if options.insecure else 0)
+    target = options.servername if options.servername is not None else options.host
+    with anyio.fail_after(options.timeout):
+        async with await acquire_credentials("Schannel", "outbound", cred) as credentials:
+            tcp = await anyio.connect_tcp(options.host, options.port)
+            stream = await SspiTLSStream.wrap_client(tcp, credentials, target, flags=flags)
+            async with stream:
+                emit(f"connected to {options.host}:{options.port}, {describe(stream)}")
+                reply = b""
+                if options.message:
+                    await stream.send(options.message)
+                    try:
+                        reply = await stream.receive()
+                    except anyio.EndOfStream:
+                        reply = b""
+                    emit(f"reply: {reply!r}")
+                return reply

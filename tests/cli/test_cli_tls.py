@@ -1,0 +1,111 @@
+"""`sspi-async serve` and `sspi-async connect` (SPEC §10): TLS over TCP through the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from sspi_async._cli import main
+from sspi_async._cli._tls import ConnectOptions, ServeOptions, connect, serve
+
+
+async def _serve_once(
+    tmp_path: Path, lines: list[str], **options: object
+) -> tuple[asyncio.Task[None], int]:
+    """Start `serve` for one connection; return its task and port once it listens."""
+    listening = asyncio.get_running_loop().create_future()
+
+    def emit(line: str) -> None:
+        lines.append(line)
+        if line.startswith("serving TLS echo on ") and not listening.done():
+            listening.set_result(int(line.rsplit(":", 1)[1]))
+
+    task = asyncio.create_task(
+        serve(ServeOptions(ca_out=tmp_path / "ca.pem", connections=1, **options), emit)  # type: ignore[arg-type]
+    )
+    port = await asyncio.wait_for(listening, 30)
+    return task, port
+
+
+async def test_serve_and_connect_echo(tmp_path: Path) -> None:
+    """`serve` issues an ephemeral certificate and echoes; `connect` validates it and prints the
+    negotiated TLS 1.3 suite, ALPN and the reply."""
+    served: list[str] = []
+    task, port = await _serve_once(tmp_path, served, alpn=("h2",))
+    said: list[str] = []
+    reply = await connect(
+        ConnectOptions(
+            "127.0.0.1",
+            port,
+            cafile=tmp_path / "ca.pem",
+            servername="localhost",
+            alpn=("h2",),
+            message=b"ping\n",
+        ),
+        said.append,
+    )
+    await asyncio.wait_for(task, 30)
+    assert reply == b"ping\n"
+    assert said[0] == (
+        f"connected to 127.0.0.1:{port}, TLSv1.3 TLS_AES_256_GCM_SHA384, ALPN h2, peer CN=localhost"
+    )
+    assert served[0].startswith("ephemeral certificate for localhost, 127.0.0.1; CA certificate")
+    assert any("connected, TLSv1.3" in line for line in served)
+    assert served[-1].endswith("closed after echoing 5 bytes")
+
+
+async def test_connect_rejects_untrusted_server(tmp_path: Path) -> None:
+    """`connect` without the server's CA fails the handshake with SEC_E_UNTRUSTED_ROOT (T10) and
+    the server reports the failed handshake and keeps running."""
+    served: list[str] = []
+    task, port = await _serve_once(tmp_path, served, tls=("tls1.2",))
+    from sspi_async import SspiError
+    from sspi_async.testing import CertificateAuthority
+
+    other_ca = tmp_path / "other.pem"
+    other_ca.write_bytes(CertificateAuthority().cert_pem)
+    with pytest.raises(SspiError, match="SEC_E_UNTRUSTED_ROOT"):
+        await connect(
+            ConnectOptions("127.0.0.1", port, cafile=other_ca, servername="localhost"), [].append
+        )
+    assert not task.done()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert any("handshake failed" in line for line in served)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["connect", "nowhere"], "argument HOST:PORT: must be HOST:PORT, not 'nowhere'"),
+        (["connect", "host:99999"], "must be HOST:PORT"),
+        (["serve", "--port", "70000"], "argument --port: must be a port number"),
+        (["serve", "--key", "k.pem"], "--key needs --cert"),
+        (["serve", "--tls", "1.1"], "argument --tls: must be 1.2, 1.3 or both"),
+    ],
+)
+def test_serve_connect_user_mistakes(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bad `serve`/`connect` arguments print one error line and exit 2."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert message in err[0]
+
+
+def test_connect_refused_is_one_line_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    """`connect` to a closed port prints one `failed:` line and exits 1."""
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on: bound, never listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        code = main(["connect", f"127.0.0.1:{port}", "--timeout", "5"])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1
+    assert len(err) == 1
+    assert err[0].startswith(f"sspi-async: failed: cannot connect to 127.0.0.1:{port}")
