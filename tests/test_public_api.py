@@ -56,6 +56,8 @@ def test_sspi_async_exports_the_pythonic_api() -> None:
         "SimTLSCred",
         "SspiError",
         "SspiMisuseError",
+        "SspiTLSAttribute",
+        "SspiTLSStream",
         "current_token",
         "process_token",
         "handshake",
