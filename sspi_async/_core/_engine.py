@@ -362,7 +362,7 @@ class Engine:
             if entry.renegotiate:  # M2: the follow-up call after SEC_I_RENEGOTIATE
                 return self._job(entry, False, b"", b"", None, **common)
             return S.SEC_E_INCOMPLETE_MESSAGE  # T3: output untouched, phNewContext not written
-        read = self._read_records(entry.package, pInput, pOutput)
+        read = self._read_records(entry.package, pInput, pOutput, complete=entry.pkg.complete)
         if isinstance(read, int):
             return read
         return self._job(entry, False, *read, **common)
@@ -430,9 +430,18 @@ class Engine:
 
     @staticmethod
     def _read_records(
-        package: PackageEntry, pInput: SecBufferDesc, pOutput: SecBufferDesc
+        package: PackageEntry,
+        pInput: SecBufferDesc,
+        pOutput: SecBufferDesc,
+        *,
+        complete: bool = False,
     ) -> tuple[bytes, bytes, SecBuffer | None] | int:
-        """T4/T5: the whole records to feed, the full token, and the buffer for MISSING/EXTRA."""
+        """T4/T5: the whole records to feed, the full token, and the buffer for MISSING/EXTRA.
+
+        On a complete context (the follow-up call after ``SEC_I_RENEGOTIATE``, M2) a partial
+        record is application data the caller passed along: it is returned as EXTRA, not
+        answered with ``SEC_E_INCOMPLETE_MESSAGE``.
+        """
         token = _bufmap.read_input(pInput)
         if isinstance(token, int):
             if token == S.SEC_E_INVALID_TOKEN:
@@ -444,11 +453,13 @@ class Engine:
         if not _bufmap.header_plausible(data):
             _zero_token_output(pOutput)  # [19]
             return S.SEC_E_INVALID_TOKEN
-        complete, missing = split_records(data)
-        if complete == 0:
+        whole, missing = split_records(data)
+        if whole == 0:
+            if complete:
+                return b"", data, token.spare
             _bufmap.mark_missing(token.spare, missing)  # [22–24]
             return S.SEC_E_INCOMPLETE_MESSAGE
-        return data[:complete], data, token.spare
+        return data[:whole], data, token.spare
 
     def _emit_alert(
         self,

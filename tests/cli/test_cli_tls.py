@@ -19,6 +19,8 @@ async def _serve_once(
 
     def emit(line: str) -> None:
         lines.append(line)
+        if "handshake failed" in line and failed is not None:
+            failed.set()
         if line.startswith("serving TLS echo on ") and not listening.done():
             listening.set_result(int(line.rsplit(":", 1)[1]))
 
@@ -60,7 +62,8 @@ async def test_connect_rejects_untrusted_server(tmp_path: Path) -> None:
     """`connect` without the server's CA fails the handshake with SEC_E_UNTRUSTED_ROOT (T10) and
     the server reports the failed handshake and keeps running."""
     served: list[str] = []
-    task, port = await _serve_once(tmp_path, served, tls=("tls1.2",))
+    failed = asyncio.Event()
+    task, port = await _serve_once(tmp_path, served, failed, tls=("tls1.2",))
     from sspi_async import SspiError
     from sspi_async.testing import CertificateAuthority
 
@@ -70,6 +73,7 @@ async def test_connect_rejects_untrusted_server(tmp_path: Path) -> None:
         await connect(
             ConnectOptions("127.0.0.1", port, cafile=other_ca, servername="localhost"), [].append
         )
+    await asyncio.wait_for(failed.wait(), 30)  # the server saw the client's alert
     assert not task.done()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

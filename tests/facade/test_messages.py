@@ -413,6 +413,23 @@ def test_M2_session_ticket_followed_by_data_passes_extra_to_isc() -> None:
     assert plaintext_of(desc) == b"data after ticket"
 
 
+def test_M2_isc_after_renegotiate_with_a_partial_record_returns_it_as_extra() -> None:
+    """M2: ISC after SEC_I_RENEGOTIATE with the EXTRA bytes of a *partial* data record → SEC_E_OK
+    with those bytes back as EXTRA (not SEC_E_INCOMPLETE_MESSAGE)."""
+    connection = connect(server=server_auth(session_tickets=True))
+    partial = encrypt(connection.sctx, b"data after ticket")[:7]
+    status, desc = decrypt(connection.cctx, connection.leftover + partial)
+    assert status == SEC_I_RENEGOTIATE
+    assert desc.pBuffers[3].cbBuffer == len(partial)
+    pInput = token_in(partial)
+    out = token_out(1000)
+    status = isc(connection.client.cred, connection.cctx, pInput, sentinel_handle(), out)
+    assert status == SEC_E_OK
+    assert out.pBuffers[0].cbBuffer == 0
+    assert pInput.pBuffers[1].BufferType == SECBUFFER_EXTRA
+    assert pInput.pBuffers[1].cbBuffer == len(partial)
+
+
 def test_M2_ticket_after_the_tls12_server_finished_comes_back_as_extra() -> None:
     """M2/T6: a ticket after the rounds=2 server Finished is EXTRA and decrypts as RENEGOTIATE."""
     connection = connect(client=client_auth(rounds=2), server=server_auth(session_tickets=True))
