@@ -12,7 +12,7 @@ from sspi_async._cli._tls import ConnectOptions, ServeOptions, connect, serve
 
 
 async def _serve_once(
-    tmp_path: Path, lines: list[str], **options: object
+    tmp_path: Path, lines: list[str], failed: asyncio.Event | None = None, **options: object
 ) -> tuple[asyncio.Task[None], int]:
     """Start `serve` for one connection; return its task and port once it listens."""
     listening = asyncio.get_running_loop().create_future()
