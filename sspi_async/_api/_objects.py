@@ -345,10 +345,11 @@ class SecurityContext:
         return value
 
     def encrypt(self, data: bytes) -> bytes:
-        """Protect ``data`` as one or more records (each at most ``cbMaximumMessage`` bytes)."""
+        """Protect ``data`` as one or more records (each at most ``cbMaximumMessage`` bytes);
+        empty ``data`` gives no record (Schannel cannot send an empty one)."""
         sizes = self.stream_sizes
         out = bytearray()
-        for start in range(0, max(len(data), 1), sizes.cbMaximumMessage):
+        for start in range(0, len(data), sizes.cbMaximumMessage):
             chunk = data[start : start + sizes.cbMaximumMessage]
             message = SecBufferDesc(
                 [

@@ -43,10 +43,18 @@ from sspi_async._attributes import SecPkgContext_Bindings, SecPkgContext_RemoteC
 from sspi_async.packages import PackageError
 from sspi_async.packages.simtls import SimTLSContext, SimTLSPackage
 from sspi_async.sspi import (
+    SEC_E_OK,
     SEC_E_UNSUPPORTED_FUNCTION,
+    SECBUFFER_DATA,
+    SECBUFFER_EMPTY,
+    SECBUFFER_STREAM_HEADER,
+    SECBUFFER_STREAM_TRAILER,
     SECPKG_ATTR_CIPHER_INFO,
     SECPKG_ATTR_ENDPOINT_BINDINGS,
     SECPKG_ATTR_REMOTE_CERT_CONTEXT,
+    EncryptMessage,
+    SecBuffer,
+    SecBufferDesc,
 )
 
 PACKAGE = "SimTLS"
@@ -347,9 +355,19 @@ async def test_empty_send_sends_nothing() -> None:
 
 
 async def test_simtls_empty_record_is_skipped() -> None:
-    """A peer's empty record (SimTLS encrypt(b"")) gives no receive result."""
+    """A peer's empty record (SimTLS EncryptMessage of an empty DATA buffer) gives no receive
+    result."""
     async with connected() as (client, server):
-        await client.transport_stream.send(client.context.encrypt(b""))
+        message = SecBufferDesc(
+            [
+                SecBuffer(SECBUFFER_STREAM_HEADER, 5, bytearray(5)),
+                SecBuffer.of(SECBUFFER_DATA, bytearray()),
+                SecBuffer(SECBUFFER_STREAM_TRAILER, 64, bytearray(64)),
+                SecBuffer(SECBUFFER_EMPTY),
+            ]
+        )
+        assert EncryptMessage(client.context.handle, 0, message, 0) == SEC_E_OK
+        await client.transport_stream.send(b"".join(b.data() for b in message.pBuffers[:3]))
         await client.send(b"x")
         assert await server.receive() == b"x"
 
