@@ -8,7 +8,8 @@ them into the incoming BIO, runs ``do_handshake`` and answers with what OpenSSL 
 
 * ``SSLWantReadError`` → ``SEC_I_CONTINUE_NEEDED`` with the next flight (possibly empty).
 * ``do_handshake`` returns → ``SEC_E_OK`` with the last flight (TLS 1.3 client Finished; TLS 1.2
-  server ChangeCipherSpec/Finished; TLS 1.3 server session tickets), T8. OpenSSL reads records
+  server ChangeCipherSpec/Finished; TLS 1.3 server session tickets), T8; a server that received a
+  client certificate grants ``ASC_RET_MUTUAL_AUTH`` (T14). OpenSSL reads records
   one at a time (no read-ahead), so bytes after the completing record are still in the BIO: they
   are taken out and reported unconsumed, and the emulator returns them as ``SECBUFFER_EXTRA``.
 * ``ssl.SSLError`` → the status of :func:`~._translate.status_for_ssl_error` with the alert
@@ -40,6 +41,7 @@ from ..._attributes import (
 from ..._flags import (
     ASC_REQ_DELEGATE,
     ASC_REQ_MUTUAL_AUTH,
+    ASC_RET_MUTUAL_AUTH,
     ISC_REQ_MANUAL_CRED_VALIDATION,
     SECPKG_ATTR_APPLICATION_PROTOCOL,
     SECPKG_ATTR_CIPHER_INFO,
@@ -133,7 +135,9 @@ class SchannelContext:
                 mode = ssl.CERT_OPTIONAL  # T14: ask for a client certificate
             else:
                 mode = ssl.CERT_NONE
-            key = ServerKey(mode)
+            # T12 [40]: an APPLICATION_PROTOCOLS buffer in the first ASC input sets the server's
+            # preferences for this context, as the credential's alpn does for every context.
+            key = ServerKey(mode, _alpn_text(request.alpn) if request.alpn else config.alpn)
         else:
             verify = not request.flags & ISC_REQ_MANUAL_CRED_VALIDATION
             alpn = _alpn_text(request.alpn) if request.alpn else config.alpn
@@ -150,7 +154,8 @@ class SchannelContext:
                 if request.role is Role.CLIENT
                 else None,
             )
-        except (ValueError, UnicodeError) as exc:
+        except (ValueError, TypeError, UnicodeError) as exc:
+            # TypeError: a name with a NUL character (CPython refuses it before IDNA encoding).
             raise PackageError(
                 S.SEC_E_TARGET_UNKNOWN,
                 f"Schannel: pszTargetName {request.target_name!r} is not a usable host name",
@@ -214,7 +219,13 @@ class SchannelContext:
         if leftover:
             self._in.read()  # the emulator hands these back to the caller as EXTRA (T6)
         self._finish_handshake()
-        return StepResult(S.SEC_E_OK, output, len(data) - leftover)
+        # T9/T14: a server that received (and verified) a client certificate did mutual
+        # authentication, whether or not the certificate maps to an account; the emulator grants
+        # ASC_RET_MUTUAL_AUTH by itself only for a mapped principal.
+        mutual = self._role is Role.SERVER and self._peer_cert is not None
+        return StepResult(
+            S.SEC_E_OK, output, len(data) - leftover, ASC_RET_MUTUAL_AUTH if mutual else 0
+        )
 
     def _fail(self, status: int, consumed: int) -> StepResult:
         self._failure = status

@@ -44,9 +44,14 @@ class ClientKey:
 
 @dataclass(frozen=True, slots=True)
 class ServerKey:
-    """What a server SSLContext is specialised for."""
+    """What a server SSLContext is specialised for.
+
+    ``alpn``: the server's preferences, best first: a SECBUFFER_APPLICATION_PROTOCOLS input of
+    the first AcceptSecurityContext call (case 40), else the credential's ``alpn``.
+    """
 
     verify_mode: ssl.VerifyMode
+    alpn: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -122,8 +127,8 @@ class SchannelCredential:
             if not self.config.session_tickets:
                 context.num_tickets = 0
                 context.options |= ssl.OP_NO_TICKET
-            if self.config.alpn:
-                context.set_alpn_protocols(list(self.config.alpn))
+            if key.alpn:
+                context.set_alpn_protocols(list(key.alpn))
         else:
             context.check_hostname = key.check_hostname
             context.verify_mode = ssl.CERT_REQUIRED if key.verify else ssl.CERT_NONE

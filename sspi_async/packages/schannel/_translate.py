@@ -9,10 +9,17 @@ Three kinds of failure reach us (SPEC T10, T11, T14):
   mapped through the shared alert table (:func:`~.._alerts.status_for_received_alert`);
 * a local protocol failure, mapped by reason name below; unknown reasons are protocol violations
   (``SEC_E_ILLEGAL_MESSAGE``).
+
+The reason name is ``SSLError.reason``. CPython fills it from a table built from the OpenSSL it was
+released with, so a newer reason (``TLSV1_ALERT_NO_APPLICATION_PROTOCOL`` on CPython 3.11, say)
+comes with ``reason=None`` and only OpenSSL's text in the message (``"[SSL] tlsv1 alert no
+application protocol (_ssl.c:1006)"``). OpenSSL's reason texts are the reason names in lower case
+with spaces, so the name is recovered from the text.
 """
 
 from __future__ import annotations
 
+import re
 import ssl
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -21,7 +28,7 @@ from typing import Final
 from ..._status import SecurityStatus as S
 from .._alerts import status_for_received_alert
 
-__all__ = ("ALERT_REASONS", "status_for_ssl_error")
+__all__ = ("ALERT_REASONS", "reason_name", "status_for_ssl_error")
 
 #: OpenSSL's reason names for received alerts → the alert description (RFC 8446 §6).
 ALERT_REASONS: Final[Mapping[str, int]] = MappingProxyType(
@@ -106,13 +113,28 @@ _REASON_STATUS: Final[Mapping[str, int]] = MappingProxyType(
 )
 
 
+#: ``"[SSL] tlsv1 alert no application protocol (_ssl.c:1006)"``: the text CPython gives when it
+#: does not know the reason's name.
+_UNNAMED_REASON: Final = re.compile(r"^\[[A-Z0-9_]*\] ([a-z0-9 ]+) \(_ssl\.c:\d+\)$")
+
+
+def reason_name(exc: ssl.SSLError) -> str:
+    """OpenSSL's reason name for ``exc`` (``""`` when there is none), see the module docstring."""
+    reason = getattr(exc, "reason", None)  # absent on an SSLError built in Python
+    if reason:
+        return str(reason)
+    text = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], str) else ""
+    match = _UNNAMED_REASON.match(text)
+    return match.group(1).upper().replace(" ", "_") if match else ""
+
+
 def status_for_ssl_error(exc: ssl.SSLError) -> int:
     """The SECURITY_STATUS a context fails with for ``exc`` (never a success code)."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return _VERIFY_STATUS.get(exc.verify_code, S.SEC_E_UNTRUSTED_ROOT)
+        return _VERIFY_STATUS.get(getattr(exc, "verify_code", 0), S.SEC_E_UNTRUSTED_ROOT)
     if isinstance(exc, ssl.SSLZeroReturnError):
         return S.SEC_E_CONTEXT_EXPIRED  # close_notify during the handshake
-    reason = exc.reason or ""
+    reason = reason_name(exc)
     description = ALERT_REASONS.get(reason)
     if description is not None:
         return status_for_received_alert(description)
