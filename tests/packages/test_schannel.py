@@ -157,7 +157,7 @@ def test_M1_encrypt_splits_exactly_one_record(shape: str, size: int) -> None:
 
 
 def test_M1_encrypt_refusals() -> None:
-    """M1: before completion, empty data, more than 16 KiB and after close all refuse."""
+    """M1: no DATA, oversize DATA, short header/trailer, fQOP and empty DATA are refused."""
     fresh = client()
     fresh.step(b"")
     with pytest.raises(PackageError) as early:
@@ -198,7 +198,7 @@ def test_M2_tampered_record_is_message_altered_and_sticky(tls12: bool, where: in
 
 @pytest.mark.parametrize("tls12", [False, True], ids=["tls13", "tls12"])
 def test_M2_close_notify_is_context_expired(tls12: bool) -> None:
-    """M2/M4: close_notify → SEC_I_CONTEXT_EXPIRED, then SEC_E_CONTEXT_EXPIRED; idempotent."""
+    """M2/M4: SHUTDOWN + ASC → one close_notify record → client SEC_I_CONTEXT_EXPIRED."""
     c, s, run = connected(tls12_client() if tls12 else None)
     absorb_tickets(c, run)
     record = s.alert(TLS1_ALERT_WARNING, TLS1_ALERT_CLOSE_NOTIFY)

@@ -89,7 +89,7 @@ def test_T12_no_overlap_means_no_protocol() -> None:
 
 @pytest.mark.parametrize("offer", [(b"h2",), None], ids=["no-overlap", "no-offer"])
 def test_T12_required_alpn_without_overlap_is_a_mismatch(offer: tuple[bytes, ...] | None) -> None:
-    """T12: alpn_required and no common protocol → APPLICATION_PROTOCOL_MISMATCH, alert 120."""
+    """T12: alpn_required, no overlap → APPLICATION_PROTOCOL_MISMATCH both sides, alert 120."""
     c = client(alpn=offer)
     s = server(presenting(certs().server, alpn=("http/1.1",), alpn_required=True))
     run = drive(c, s)
@@ -136,7 +136,7 @@ def _mutual(
 def test_T14_mutual_auth_gives_the_server_the_client_certificate(
     mapping: Any, account: str | None
 ) -> None:
-    """T14/I1: ASC_REQ_MUTUAL_AUTH → the verified client certificate, its name and mapped account."""
+    """T14: MUTUAL_AUTH + client certificate → ASC_RET_MUTUAL_AUTH, NAMES, REMOTE_CERT_CONTEXT."""
     if mapping == "fingerprint":
         mapping = {certs().client.fingerprint: account}
     c, s, run = _mutual(mapping)
@@ -376,8 +376,7 @@ def test_fuzz_whole_random_handshake_messages_fail_a_server(kind: int, body: byt
 @FUZZ
 @given(st.data())
 def test_fuzz_mutated_server_flight_never_raises(data: st.DataObject) -> None:
-    """T11: a server flight with one byte changed → the client never raises, and if it reports
-    OK the connection really works."""
+    """T11: a server flight with one byte changed never raises; an OK really works."""
     c, s = client(), server()
     flight = bytearray(s.step(c.step(b"").output).output)
     index = data.draw(st.integers(0, 1 << 16)) % len(flight)  # lengths vary run to run
