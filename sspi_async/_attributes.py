@@ -117,7 +117,7 @@ class SecPkgContext_Bindings:
     """SECPKG_ATTR_ENDPOINT_BINDINGS / UNIQUE_BINDINGS: SEC_CHANNEL_BINDINGS bytes."""
 
     BindingsLength: int
-    Bindings: bytes
+    Bindings: bytes | bytearray
 
 
 @dataclass(slots=True)

@@ -332,7 +332,9 @@ class SecurityContext:
 
     def query(self, attribute: int) -> object:
         """QueryContextAttributes; raises :class:`SspiError` on failure (M3)."""
-        status, value = query_attributes(self.emulator.engine, self.handle, attribute)
+        status, value = query_attributes(
+            self.emulator.engine, self.handle, attribute, allocate=False
+        )
         if status != S.SEC_E_OK:
             raise error_for_status(status, f"QueryContextAttributes({attribute}) failed")
         return value

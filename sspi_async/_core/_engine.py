@@ -477,6 +477,7 @@ class Engine:
         try:
             record = entry.pkg.alert(level, description)
         except PackageError as exc:
+            entry.pending_alert = None  # refused once: the context goes on as before (M4)
             return exc.status
         failure = _bufmap.write_output(
             pOutput, record, bool(fContextReq & ISC_REQ_ALLOCATE_MEMORY), is_alert=False

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._attributes import (
+    SecPkgContext_Bindings,
     SecPkgContext_Names,
     SecPkgContext_PackageInfo,
     SecPkgContext_Sizes,
@@ -31,7 +32,7 @@ from .._flags import (
 from .._status import SecurityStatus
 from ..packages import PackageError
 from ..packages._records import split_records
-from . import _bufmap
+from . import _allocations, _bufmap
 from ._checks import check_int, check_optional, check_out_value
 from ._engine import ContextEntry, Engine
 
@@ -179,11 +180,15 @@ def _sizes(entry: ContextEntry) -> SecPkgContext_Sizes:
 
 
 def query_attributes(
-    engine: Engine, phContext: object, ulAttribute: int
+    engine: Engine, phContext: object, ulAttribute: int, *, allocate: bool = True
 ) -> tuple[int, object | None]:
     """QueryContextAttributes (M3). PACKAGE_INFO answers at any time; the rest need a complete
     context (before that, ``SEC_E_INVALID_HANDLE``, our documented choice where Schannel's answer
-    is not pinned)."""
+    is not pinned).
+
+    With ``allocate`` (the flat facade), the ``Bindings`` of ENDPOINT_BINDINGS/UNIQUE_BINDINGS is a
+    package allocation the caller releases with FreeContextBuffer (case 29); the Pythonic layer
+    passes ``False`` and gets plain bytes nobody has to free."""
     check_int("ulAttribute", ulAttribute)
     entry = engine.context(phContext)
     if entry is None:
@@ -201,6 +206,9 @@ def query_attributes(
         name = (peer.name or peer.principal or "") if peer is not None else ""
         return S.SEC_E_OK, SecPkgContext_Names(name)
     try:
-        return S.SEC_E_OK, entry.pkg.query(ulAttribute)
+        value = entry.pkg.query(ulAttribute)
     except PackageError as exc:
         return exc.status, None
+    if allocate and isinstance(value, SecPkgContext_Bindings):
+        value.Bindings = _allocations.allocate(value.Bindings)
+    return S.SEC_E_OK, value

@@ -8,7 +8,10 @@ What a package must do, whatever its protocol:
 3. A client and a server context reach ``SEC_E_OK`` by exchanging ``step`` outputs, returning only
    ``SEC_I_CONTINUE_NEEDED`` / ``SEC_E_OK`` on the way, never consuming more than they were given,
    and (TLS-framed packages) emitting only whole TLS records; ``peer()`` is set once complete.
-4. Messages round-trip both ways; a tampered record is not accepted; ``alert`` returns bytes.
+4. Records sent after the client completed (session tickets) decrypt to ``SEC_I_RENEGOTIATE``
+   and the follow-up ``step(b"")`` gives ``SEC_E_OK``. Messages round-trip both ways (an empty
+   one may be refused with an error status); a tampered record is not accepted; ``alert``
+   returns bytes.
 5. Garbage never raises from ``step``: it gives an error status, and the failure is sticky.
 """
 
@@ -72,13 +75,31 @@ def _handshake(package: SecurityPackage, client: PackageContext, server: Package
             pending_to_client = pending_to_client[result.consumed :]
             pending_to_server += result.output
         elif pending_to_client:
-            pending_to_client = (
-                b""  # post-handshake bytes (tickets) go to decrypt, not checked here
-            )
+            _post_handshake(client, pending_to_client)
+            pending_to_client = b""
     assert client.complete and server.complete, "the handshake did not complete within 32 steps"
     assert client.peer() is not None and server.peer() is not None, (
         "peer() must be set once complete"
     )
+
+
+def _post_handshake(client: PackageContext, data: bytes) -> None:
+    """Records after the client completed (session tickets) go to decrypt: each gives
+    SEC_I_RENEGOTIATE (or data), and the follow-up step gives SEC_E_OK (M2)."""
+    while data:
+        whole, _ = split_records(data)
+        assert whole, "post-handshake bytes are not whole TLS records"
+        length = 5 + int.from_bytes(data[3:5], "big")
+        result = client.decrypt(data[:length])
+        assert result.status in (S.SEC_I_RENEGOTIATE, S.SEC_E_OK), (
+            f"a post-handshake record decrypted with {result.status:#x}"
+        )
+        if result.status == S.SEC_I_RENEGOTIATE:
+            follow_up = client.step(b"")
+            assert follow_up.status == S.SEC_E_OK, (
+                f"the step after SEC_I_RENEGOTIATE gave {follow_up.status:#x}, not SEC_E_OK (M2)"
+            )
+        data = data[length:]
 
 
 def _roundtrip(sender: PackageContext, receiver: PackageContext, payload: bytes) -> None:
@@ -86,6 +107,19 @@ def _roundtrip(sender: PackageContext, receiver: PackageContext, payload: bytes)
     assert isinstance(sizes, SecPkgContext_StreamSizes), (
         "stream_sizes() must return SecPkgContext_StreamSizes"
     )
+    if not payload:
+        # A package may refuse an empty record (OpenSSL never emits one), with an error status.
+        try:
+            parts = sender.encrypt(payload)
+        except PackageError as exc:
+            assert not SEC_SUCCESS(exc.status), "a refused encrypt must carry an error status"
+            return
+        record = b"".join(parts)
+        result = receiver.decrypt(record)
+        assert result.status == S.SEC_E_OK and result.plaintext == b"", (
+            "an empty record did not decrypt to nothing"
+        )
+        return
     header, body, trailer = sender.encrypt(payload)
     record = header + body + trailer
     assert len(header) <= sizes.cbHeader and len(trailer) <= sizes.cbTrailer, (

@@ -35,7 +35,6 @@ from sspi_async.sspi import (
     FreeContextBuffer,
     QueryContextAttributes,
     QuerySecurityPackageInfo,
-    SspiMisuseError,
 )
 from tests.facade.helpers import ASC_FLAGS, Connection
 from tests.facade.schannel_helpers import (
@@ -93,12 +92,6 @@ def test_M3_case29_endpoint_bindings_layout(conn: Connection) -> None:
         assert bytes(bindings.Bindings) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=SspiMisuseError,
-    reason="core bug: QueryContextAttributes never registers the ENDPOINT_BINDINGS value with "
-    "_allocations.register, so FreeContextBuffer (case 29) raises SspiMisuseError",
-)
 def test_M5_case29_endpoint_bindings_are_freed_with_free_context_buffer(conn: Connection) -> None:
     """M5 [29]: the caller frees the ENDPOINT_BINDINGS value with FreeContextBuffer."""
     _, bindings = QueryContextAttributes(conn.cctx, SECPKG_ATTR_ENDPOINT_BINDINGS)

@@ -442,11 +442,6 @@ def test_M4_alert_token_after_completion_is_unsupported(conn: Connection) -> Non
     assert out.pBuffers[0].pvBuffer == bytearray(1000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: Engine._emit_alert keeps entry.pending_alert when the package refuses the "
-    "alert, so every later ISC/ASC on the context fails with that status",
-)
 def test_M4_a_refused_alert_does_not_stay_pending(conn: Connection) -> None:
     """M4: after the refused alert the next ISC behaves normally (pInput None → INCOMPLETE)."""
     token = control(SCHANNEL_ALERT, TLS1_ALERT_FATAL, TLS1_ALERT_BAD_CERTIFICATE)
