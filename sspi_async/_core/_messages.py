@@ -210,5 +210,5 @@ def query_attributes(
     except PackageError as exc:
         return exc.status, None
     if allocate and isinstance(value, SecPkgContext_Bindings):
-        value.Bindings = _allocations.allocate(value.Bindings)
+        value.Bindings = _allocations.allocate(bytes(value.Bindings))
     return S.SEC_E_OK, value
