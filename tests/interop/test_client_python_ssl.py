@@ -1,6 +1,6 @@
 """The emulated Schannel CLIENT against a Python :mod:`ssl` server (SPEC T10, T11, T14, M2, M3).
 
-The server (:class:`~tests.interop.endpoint.PythonTLSServer`) is OpenSSL driven by the standard
+The server (:class:`~tests.interop.python_peers.PythonTLSServer`) is OpenSSL driven by the standard
 library in a worker thread on 127.0.0.1:0: it accepts one connection, answers one line
 upper-cased and records what it saw (client certificate, protocol, channel binding, handshake
 error), so each test can check both ends.
@@ -39,10 +39,10 @@ from tests.interop.conftest import LIMIT, Pki
 from tests.interop.endpoint import (
     ISC_FLAGS,
     ObjectBackend,
-    PythonTLSServer,
     StatusError,
     TLSEndpoint,
 )
+from tests.interop.python_peers import PythonTLSServer
 
 pytestmark = pytest.mark.interop
 

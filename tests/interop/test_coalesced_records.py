@@ -2,7 +2,7 @@
 
 A real peer often puts its last handshake flight and its first application record (or TLS 1.3
 session tickets and data) into one transport write. The peer here is the standard library's
-OpenSSL over memory BIOs (:class:`~tests.interop.endpoint.MemoryBioPeer`), stepped by the test so
+OpenSSL over memory BIOs (:class:`~tests.interop.python_peers.MemoryBioPeer`), stepped by the test so
 the grouping is exact, and the transport is an in-memory stream pair that delivers each write as
 one read — so which bytes arrive together is deterministic, not up to the TCP stack.
 """
@@ -29,11 +29,11 @@ from tests.interop.conftest import LIMIT, Pki
 from tests.interop.endpoint import (
     Backend,
     FlatBackend,
-    MemoryBioPeer,
     ObjectBackend,
     TLSEndpoint,
     acquire_handle,
 )
+from tests.interop.python_peers import MemoryBioPeer
 
 pytestmark = pytest.mark.interop
 
