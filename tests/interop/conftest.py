@@ -24,13 +24,6 @@ from tests.interop.processes import Peer, PeerExitedError, free_port, spawn
 
 #: The bound on every test body (``anyio.fail_after``), seconds.
 LIMIT = 10
-#: The xfail reason of the tests that pin the KeyUpdate bug (M2, update_requested).
-KEY_UPDATE_BUG = (
-    "bug: after a KeyUpdate with update_requested, the follow-up ISC/ASC returns SEC_E_OK with "
-    "no token (OpenSSL 3.0 writes the KeyUpdate reply only at the next SSL_write, not in "
-    "do_handshake), so the next EncryptMessage gets two records from OpenSSL and fails with "
-    "SEC_E_BUFFER_TOO_SMALL"
-)
 #: How often an ``openssl s_server`` start is retried when another process took its port.
 PORT_ATTEMPTS = 5
 

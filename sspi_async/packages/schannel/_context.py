@@ -342,9 +342,11 @@ class SchannelContext:
             return DecryptResult(self._failure)
         if chunks:
             return DecryptResult(S.SEC_E_OK, b"".join(chunks))
-        # A post-handshake message. do_handshake flushes a KeyUpdate reply OpenSSL queued.
+        # A post-handshake message. A KeyUpdate asking for our update leaves OpenSSL with a reply
+        # to send; on a finished connection only a write flushes it (an empty one writes no
+        # record), and the follow-up ISC/ASC hands it out before any data record.
         with contextlib.suppress(ssl.SSLError):
-            self._ssl.do_handshake()
+            self._ssl.write(b"")
         self._pending += self._out.read()
         return DecryptResult(S.SEC_I_RENEGOTIATE)
 
