@@ -10,7 +10,8 @@ Commands:
 * ``sspi-async connect HOST:PORT [--cafile PEM] [--send TEXT]`` — a TLS client through the
   emulator: handshake, one message, the reply.
 * ``sspi-async packages [--json]`` — the registered security packages.
-* ``sspi-async bench dispatch [--seconds S] [--json]`` — the dispatch benchmark.
+* ``sspi-async bench dispatch|handshake|throughput [options] [--json]`` — the benchmarks
+  (``benchmarks/README.md``).
 * ``sspi-async --version``.
 
 Conventions: ``--help`` on every command; a user mistake (unknown command or option, bad value)
@@ -35,7 +36,7 @@ import anyio
 
 from sspi_async import ConfigurationError, SspiError, __version__
 
-from ._bench import DEFAULT_SECONDS, format_report, measure_dispatch
+from ._bench import BENCHMARKS, add_benchmarks, run_benchmark
 from ._demo import (
     DEFAULT_ALPN,
     DEFAULT_PACKAGE,
@@ -184,16 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a benchmark",
         description="Run a benchmark of the emulator.",
     )
-    benchmarks = bench.add_subparsers(dest="benchmark", metavar="BENCHMARK")
-    dispatch = benchmarks.add_parser(
-        "dispatch",
-        help="async SSPI call + notify vs. a bare asyncio round trip",
-        description=(
-            "Measure no-op queued async SSPI calls with a notify callback per second against "
-            "bare asyncio future round trips per second, and their cost ratio (goal <= 3x)."
-        ),
-    )
-    _add_dispatch_arguments(dispatch)
+    add_benchmarks(bench.add_subparsers(dest="benchmark", metavar="BENCHMARK"))
     return parser
 
 
@@ -293,18 +285,6 @@ def _add_connect(commands: Any) -> None:
     )
 
 
-def _add_dispatch_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--seconds`` and ``--json`` to ``bench dispatch``."""
-    parser.add_argument(
-        "--seconds",
-        type=_seconds,
-        default=DEFAULT_SECONDS,
-        metavar="S",
-        help=f"measuring time of each loop in seconds (default {DEFAULT_SECONDS:g})",
-    )
-    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
-
-
 # --------------------------------------------------------------------------- commands
 
 
@@ -380,12 +360,6 @@ def _cmd_packages(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_bench_dispatch(args: argparse.Namespace) -> int:
-    result = measure_dispatch(args.seconds)
-    _print(json.dumps(result.as_dict(), indent=2) if args.json else format_report(result))
-    return 0
-
-
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command is None:
         raise UsageError(
@@ -402,9 +376,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_connect(args)
     if args.benchmark is None:  # bench
         raise UsageError(
-            f"{PROG} bench: error: a benchmark is required: dispatch (see '{PROG} bench --help')"
+            f"{PROG} bench: error: a benchmark is required: {', '.join(BENCHMARKS)} "
+            f"(see '{PROG} bench --help')"
         )
-    return _cmd_bench_dispatch(args)
+    return run_benchmark(args, _print)
 
 
 def main(argv: list[str] | None = None) -> int:

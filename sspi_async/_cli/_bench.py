@@ -19,18 +19,22 @@ unconfigured, and the result says whether it was configured (then logging cost i
 
 This module is the measuring code behind both ``sspi-async bench dispatch`` and
 ``benchmarks/dispatch.py``, so the console script works without the repository's ``benchmarks``
-folder.
+folder. It also owns the ``bench`` sub-commands (:func:`add_benchmarks`, :func:`run_benchmark`):
+``dispatch`` (here), ``handshake`` (:mod:`._bench_handshake`) and ``throughput``
+(:mod:`._bench_throughput`).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import platform
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from typing import Final
+from typing import Any, Final
 
 import structlog
 
@@ -48,7 +52,19 @@ from sspi_async.sspi import (
     SspiSetAsyncNotifyCallback,
 )
 
-__all__ = ("DEFAULT_SECONDS", "GOAL_RATIO", "DispatchResult", "format_report", "measure_dispatch")
+from . import _bench_handshake as handshake_bench
+from . import _bench_throughput as throughput_bench
+
+__all__ = (
+    "BENCHMARKS",
+    "DEFAULT_SECONDS",
+    "GOAL_RATIO",
+    "DispatchResult",
+    "add_benchmarks",
+    "format_report",
+    "measure_dispatch",
+    "run_benchmark",
+)
 
 #: Default measuring time of each loop, in seconds (split over the rounds).
 DEFAULT_SECONDS: Final = 2.0
@@ -239,3 +255,166 @@ def format_report(result: DispatchResult) -> str:
         f"(c) ratio {result.ratio:.2f}x; goal <= {result.goal_ratio:g}x: {verdict}",
     ]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the bench commands
+
+#: The ``bench`` sub-commands, in the order ``--help`` lists them.
+BENCHMARKS: Final = ("dispatch", "handshake", "throughput")
+_MAX_SECONDS: Final = 600.0
+
+
+def _positive_seconds(text: str) -> float:
+    """``--seconds`` / ``--duration``: a positive number of seconds, at most 600."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= _MAX_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds > 0 and <= {_MAX_SECONDS:g}, not {text!r}"
+        )
+    return value
+
+
+def _int_range(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be an integer from {low} to {high}, not {text!r}"
+            )
+        return value
+
+    return parse
+
+
+def _add_common(parser: argparse.ArgumentParser, default: float, what: str) -> None:
+    parser.add_argument(
+        "--duration",
+        "--seconds",
+        dest="duration",
+        type=_positive_seconds,
+        default=default,
+        metavar="S",
+        help=f"measuring time of each {what} in seconds, split over the rounds (default {default:g})",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=_int_range(1, 20),
+        default=handshake_bench.DEFAULT_ROUNDS,
+        metavar="N",
+        help=f"interleaved rounds, the best reported (default {handshake_bench.DEFAULT_ROUNDS})",
+    )
+    parser.add_argument(
+        "--key-type",
+        choices=("ec", "rsa"),
+        default="ec",
+        help="server certificate key: ec (ECDSA P-256, default) or rsa (RSA 2048)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+
+
+def add_benchmarks(benchmarks: Any) -> None:
+    """Add ``dispatch``, ``handshake`` and ``throughput`` to the ``bench`` sub-parsers action."""
+    dispatch = benchmarks.add_parser(
+        "dispatch",
+        help="async SSPI call + notify vs. a bare asyncio round trip",
+        description=(
+            "Measure no-op queued async SSPI calls with a notify callback per second against "
+            f"bare asyncio future round trips per second, and their cost ratio (goal <= {GOAL_RATIO:g}x)."
+        ),
+    )
+    dispatch.add_argument(
+        "--seconds",
+        type=_positive_seconds,
+        default=DEFAULT_SECONDS,
+        metavar="S",
+        help=f"measuring time of each loop in seconds (default {DEFAULT_SECONDS:g})",
+    )
+    dispatch.add_argument(
+        "--json", action="store_true", help="print the figures as one JSON object"
+    )
+
+    handshake = benchmarks.add_parser(
+        "handshake",
+        help="Schannel handshakes/s vs. raw OpenSSL and asyncio TLS, and event-loop lag",
+        description=(
+            "Measure, side by side in one run: (a) raw OpenSSL handshakes/s (SSLObject pairs over "
+            "MemoryBIO, one thread; the anchor); (b) the emulator's sequential handshakes/s with "
+            f"crypto_workers=0 (goal >= {handshake_bench.GOAL_SEQUENTIAL:g}x (a)); (c) its "
+            "handshakes/s with --concurrency handshakes in flight and crypto_workers=--workers "
+            f"(goal >= {handshake_bench.GOAL_CONCURRENT:g}x (a)); (d) the largest event-loop lag "
+            f"during (c) (goal < {handshake_bench.GOAL_LAG_MS:g} ms); (e) asyncio's own TLS on "
+            "loopback with the same concurrency, and its lag (the asyncio anchor). TLS 1.3 only."
+        ),
+    )
+    _add_common(handshake, handshake_bench.DEFAULT_DURATION, "measurement")
+    handshake.add_argument(
+        "--concurrency",
+        type=_int_range(1, 1024),
+        default=handshake_bench.DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"handshakes in flight in (c) and (e) (default {handshake_bench.DEFAULT_CONCURRENCY})",
+    )
+    handshake.add_argument(
+        "--workers",
+        type=_int_range(0, 64),
+        default=handshake_bench.DEFAULT_WORKERS,
+        metavar="N",
+        help=f"crypto_workers in (c) (default {handshake_bench.DEFAULT_WORKERS})",
+    )
+
+    throughput = benchmarks.add_parser(
+        "throughput",
+        help="EncryptMessage + DecryptMessage MB/s vs. raw OpenSSL",
+        description=(
+            "Measure MB/s of plaintext through flat EncryptMessage (client) + DecryptMessage "
+            "(server) of full records against raw SSLObject.write + peer SSLObject.read over "
+            "MemoryBIO with the same TLS 1.3 suite (goal >= "
+            f"{throughput_bench.GOAL_RATIO:g}x); SecurityContext.encrypt/.decrypt for information."
+        ),
+    )
+    _add_common(throughput, throughput_bench.DEFAULT_DURATION, "loop")
+    throughput.add_argument(
+        "--record-size",
+        type=_int_range(1, throughput_bench.MAX_RECORD_SIZE),
+        default=throughput_bench.DEFAULT_RECORD_SIZE,
+        metavar="BYTES",
+        help=f"plaintext bytes per record (default {throughput_bench.DEFAULT_RECORD_SIZE})",
+    )
+
+
+def run_benchmark(args: argparse.Namespace, emit: Callable[[str], None]) -> int:
+    """Run the benchmark ``args.benchmark`` names and ``emit`` its report; returns 0 (a
+    benchmark reports its goals, it never fails on them)."""
+    result: DispatchResult | handshake_bench.HandshakeResult | throughput_bench.ThroughputResult
+    if args.benchmark == "dispatch":
+        result = measure_dispatch(args.seconds)
+        text = format_report(result)
+    elif args.benchmark == "handshake":
+        result = handshake_bench.measure_handshakes(
+            handshake_bench.HandshakeOptions(
+                duration=args.duration,
+                concurrency=args.concurrency,
+                workers=args.workers,
+                key_type=args.key_type,
+                rounds=args.rounds,
+            )
+        )
+        text = handshake_bench.format_handshake_report(result)
+    else:
+        result = throughput_bench.measure_throughput(
+            throughput_bench.ThroughputOptions(
+                duration=args.duration,
+                record_size=args.record_size,
+                rounds=args.rounds,
+                key_type=args.key_type,
+            )
+        )
+        text = throughput_bench.format_throughput_report(result)
+    emit(json.dumps(result.as_dict(), indent=2) if args.json else text)
+    return 0
