@@ -156,8 +156,11 @@ class StepJob:
 
     @property
     def offload(self) -> bool:
-        """Whether the package wants this step in a crypto worker thread (A14)."""
-        return self.entry.package.package.offload
+        """Whether this step goes to a crypto worker thread (A14): a step of a package that does
+        public-key crypto, unless it cannot do any: the follow-up call after completion (M2, it
+        hands out bytes already produced) and the retry that delivers a kept token (stash)."""
+        entry = self.entry
+        return entry.package.package.offload and entry.stash is None and not entry.pkg.complete
 
     def run(self) -> StepResult:
         """The package step. Pure: touches only the package context; safe in a worker thread."""

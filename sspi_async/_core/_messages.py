@@ -6,6 +6,7 @@ buffer layouts and statuses of the Wine cases.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from .._attributes import (
@@ -41,6 +42,10 @@ __all__ = ("decrypt_message", "encrypt_message", "query_attributes")
 S = SecurityStatus
 
 
+_HEADER_TYPES = (SECBUFFER_STREAM_HEADER, SECBUFFER_TOKEN)
+_TRAILER_TYPES = (SECBUFFER_STREAM_TRAILER, SECBUFFER_TOKEN)
+
+
 def _kind(buf: SecBuffer) -> int:
     return buf.BufferType & 0x0FFFFFFF
 
@@ -59,25 +64,20 @@ def encrypt_message(
         return S.SEC_E_INVALID_TOKEN
     if fQOP != 0:
         return S.SEC_E_QOP_NOT_SUPPORTED
-    buffers = pMessage.pBuffers
-    data_index = next((i for i, b in enumerate(buffers) if _kind(b) == SECBUFFER_DATA), None)
-    if data_index is None:
-        return S.SEC_E_INVALID_TOKEN
-    data = buffers[data_index]
-    # Schannel also accepts {TOKEN, DATA, TOKEN} (reference §7).
-    header = next(
-        (b for b in buffers[:data_index] if _kind(b) in (SECBUFFER_STREAM_HEADER, SECBUFFER_TOKEN)),
-        None,
-    )
-    trailer = next(
-        (
-            b
-            for b in buffers[data_index + 1 :]
-            if _kind(b) in (SECBUFFER_STREAM_TRAILER, SECBUFFER_TOKEN)
-        ),
-        None,
-    )
-    if header is None or trailer is None:
+    # One pass: the first DATA buffer, the first header before it and the first trailer after
+    # it. Schannel also accepts {TOKEN, DATA, TOKEN} (reference §7).
+    header = data = trailer = None
+    for buf in pMessage.pBuffers:
+        kind = buf.BufferType & 0x0FFFFFFF
+        if data is None:
+            if kind == SECBUFFER_DATA:
+                data = buf
+            elif header is None and kind in _HEADER_TYPES:
+                header = buf
+        elif kind in _TRAILER_TYPES:
+            trailer = buf
+            break
+    if data is None or header is None or trailer is None:
         return S.SEC_E_INVALID_TOKEN
     sizes = entry.pkg.stream_sizes()
     plaintext = data.data()
@@ -198,7 +198,7 @@ def query_attributes(
     if not entry.pkg.complete:
         return S.SEC_E_INVALID_HANDLE, None
     if ulAttribute == SECPKG_ATTR_STREAM_SIZES:
-        return S.SEC_E_OK, entry.pkg.stream_sizes()
+        return S.SEC_E_OK, copy.copy(entry.pkg.stream_sizes())  # the caller's own structure
     if ulAttribute == SECPKG_ATTR_SIZES:
         return S.SEC_E_OK, _sizes(entry)
     if ulAttribute == SECPKG_ATTR_NAMES:

@@ -115,6 +115,7 @@ class SchannelContext:
         "_peer_closed",
         "_pending",
         "_role",
+        "_sizes",
         "_ssl",
         "_suite",
     )
@@ -167,6 +168,7 @@ class SchannelContext:
         self._peer_closed = False
         self._local_closed = False
         self._suite: Suite | None = None
+        self._sizes: SecPkgContext_StreamSizes | None = None
         self._peer_cert: x509.Certificate | None = None
         self._chain: list[bytes] = []
         self._mapped: str | None = None
@@ -266,11 +268,19 @@ class SchannelContext:
     # ------------------------------------------------------------------ messages
 
     def stream_sizes(self) -> SecPkgContext_StreamSizes:
-        """Header and trailer of the negotiated suite's records; 16 KiB messages (M1, M3)."""
-        suite = self._suite
-        header, trailer = record_overhead(suite) if suite is not None else (5, 17)
-        block = 16 if suite is None or suite.cipher == "AES" else 1
-        return SecPkgContext_StreamSizes(header, trailer, MAX_FRAGMENT, 4, block)
+        """Header and trailer of the negotiated suite's records; 16 KiB messages (M1, M3).
+
+        Computed once the handshake completed (the emulator asks two or three times per record)
+        and shared: the emulator copies it before handing it to an application."""
+        sizes = self._sizes
+        if sizes is None:
+            suite = self._suite
+            header, trailer = record_overhead(suite) if suite is not None else (5, 17)
+            block = 16 if suite is None or suite.cipher == "AES" else 1
+            sizes = SecPkgContext_StreamSizes(header, trailer, MAX_FRAGMENT, 4, block)
+            if self._complete:
+                self._sizes = sizes
+        return sizes
 
     def encrypt(self, plaintext: bytes) -> tuple[bytes, bytes, bytes]:
         """Protect ``plaintext`` as exactly one record (M1).

@@ -111,7 +111,9 @@ class SchannelCredential:
                 context.set_ciphers(":".join(tls12))
             if self.config.trusted_roots is not None:
                 context.load_verify_locations(cadata=self.config.trusted_roots.decode("ascii"))
-            else:
+            elif not isinstance(key, ServerKey) or key.verify_mode != ssl.CERT_NONE:
+                # The system store takes ~40 ms to load, on the event loop (first context of a
+                # credential): only when a peer certificate will be verified.
                 context.load_default_certs(
                     ssl.Purpose.CLIENT_AUTH if server else ssl.Purpose.SERVER_AUTH
                 )
