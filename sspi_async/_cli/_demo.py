@@ -431,24 +431,8 @@ def _encrypt(ctx: CtxtHandle, plaintext: bytes) -> tuple[bytes, SecPkgContext_St
     return b"".join(b.data() for b in message.pBuffers[:3]), sizes
 
 
-def _decrypt(ctx: CtxtHandle, record: bytes) -> bytes:
-    """DecryptMessage of one record (M2): the plaintext of its DATA buffer."""
-    message = SecBufferDesc(
-        [
-            SecBuffer.of(SECBUFFER_DATA, bytearray(record)),
-            SecBuffer(SECBUFFER_EMPTY),
-            SecBuffer(SECBUFFER_EMPTY),
-            SecBuffer(SECBUFFER_EMPTY),
-        ]
-    )
-    status = DecryptMessage(ctx, message, 0, None)
-    if status != SEC_E_OK:
-        raise DemoError(f"DecryptMessage failed: {status_name(status)}")
-    return next(b.data() for b in message.pBuffers if b.BufferType == SECBUFFER_DATA)
-
-
-def _decrypt_post_handshake(ctx: CtxtHandle, data: bytes) -> tuple[int, bytes]:
-    """DecryptMessage of the first record of ``data``: its status and the bytes after it."""
+def _decrypt_first(ctx: CtxtHandle, data: bytes) -> tuple[int, bytes, bytes]:
+    """DecryptMessage of the first record of ``data`` (M2): status, plaintext, bytes after it."""
     message = SecBufferDesc(
         [
             SecBuffer.of(SECBUFFER_DATA, bytearray(data)),
@@ -458,10 +442,25 @@ def _decrypt_post_handshake(ctx: CtxtHandle, data: bytes) -> tuple[int, bytes]:
         ]
     )
     status = DecryptMessage(ctx, message, 0, None)
+    plaintext = next((b.data() for b in message.pBuffers if b.BufferType == SECBUFFER_DATA), b"")
+    extra = next((b for b in message.pBuffers if b.BufferType == SECBUFFER_EXTRA), None)
+    return status, plaintext, data[len(data) - extra.cbBuffer :] if extra is not None else b""
+
+
+def _decrypt(ctx: CtxtHandle, record: bytes) -> bytes:
+    """DecryptMessage of one record: its plaintext."""
+    status, plaintext, _ = _decrypt_first(ctx, record)
+    if status != SEC_E_OK:
+        raise DemoError(f"DecryptMessage failed: {status_name(status)}")
+    return plaintext
+
+
+def _decrypt_post_handshake(ctx: CtxtHandle, data: bytes) -> tuple[int, bytes]:
+    """DecryptMessage of the first post-handshake record of ``data``: status, bytes after it."""
+    status, _, extra = _decrypt_first(ctx, data)
     if status not in (SEC_E_OK, SEC_I_RENEGOTIATE):
         raise DemoError(f"DecryptMessage of a post-handshake record failed: {status_name(status)}")
-    extra = next((b for b in message.pBuffers if b.BufferType == SECBUFFER_EXTRA), None)
-    return status, data[len(data) - extra.cbBuffer :] if extra is not None else b""
+    return status, extra
 
 
 def _schannel_credentials(options: DemoOptions) -> tuple[object, object]:

@@ -24,11 +24,11 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .._core._schannel_cred import SchannelCred
+from ..packages.schannel._x509 import UPN_OID
 
 __all__ = ("CertificateAuthority", "IssuedCertificate", "KeyType")
 
 KeyType = Literal["ec", "rsa"]
-_UPN_OID = x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")
 
 
 def _new_key(key_type: KeyType) -> CertificateIssuerPrivateKeyTypes:
@@ -164,7 +164,7 @@ class CertificateAuthority:
         names: list[x509.GeneralName] = [x509.DNSName(n) for n in (dns_names or (common_name,))]
         names += [x509.IPAddress(ipaddress.ip_address(a)) for a in ip_addresses]
         if upn is not None:
-            names.append(x509.OtherName(_UPN_OID, _utf8_string(upn)))
+            names.append(x509.OtherName(UPN_OID, _utf8_string(upn)))
         cert = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))

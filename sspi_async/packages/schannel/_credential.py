@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 
 from ..._status import SecurityStatus as S
 from .._protocol import PackageError
-from ._config import CertificateMapping, Identity, SchannelConfig, Validated
+from ._config import Identity, SchannelConfig, Validated
 
 __all__ = ("ClientKey", "SchannelCredential", "ServerKey")
 
@@ -75,11 +75,6 @@ class SchannelCredential:
     def identity(self) -> Identity | None:
         """This side's certificate chain and key (``None`` for an anonymous client)."""
         return self.validated.identity
-
-    @property
-    def mapping(self) -> CertificateMapping:
-        """How a client certificate maps to an account (server)."""
-        return self.config.client_certificate_mapping
 
     def ssl_context(self, key: ClientKey | ServerKey) -> ssl.SSLContext:
         """The OpenSSL context for ``key``, built on first use.
