@@ -1,0 +1,115 @@
+"""Emulated delays with ``time_scale`` (SPEC §9): real waiting, scaled, or none at all in order.
+
+The emulator delays a call's work for simulated LSA latency and for fault-plan ``delay`` actions.
+:class:`DelayScheduler` runs such work after ``delay * time_scale`` seconds of event-loop time
+(``loop.call_later``). With ``time_scale == 0`` nothing waits, yet the order is kept: the scheduler
+keeps a *virtual clock* and runs delayed work in order of virtual due time (ties: first scheduled,
+first run), one item per event-loop iteration, so that what an item schedules with ``call_soon``
+(a notify callback, the next call's work) runs before the next delayed item — as it would with
+real time, where it comes long before the next timer expires.
+
+The virtual clock only moves forward, to the due time of the item being run: work scheduled while
+an item runs is due ``delay`` after *that* item's due time, as in real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ("DelayScheduler", "VirtualHandle")
+
+
+class VirtualHandle:
+    """A delayed callback on the virtual clock; :meth:`cancel` it like an ``asyncio.TimerHandle``."""
+
+    __slots__ = ("_args", "_callback", "_cancelled", "due")
+
+    def __init__(self, due: float, callback: Callable[..., object], args: tuple[Any, ...]) -> None:
+        #: The virtual time (seconds) at which it runs.
+        self.due = due
+        self._callback = callback
+        self._args = args
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        """Do not run the callback (no effect once it ran)."""
+        self._cancelled = True
+
+    def cancelled(self) -> bool:
+        """Whether :meth:`cancel` was called."""
+        return self._cancelled
+
+    def _run(self) -> None:
+        self._callback(*self._args)
+
+
+class DelayScheduler:
+    """Runs callbacks after emulated delays on the running event loop.
+
+    Args:
+        time_scale: multiplies every delay; ``0`` runs delayed work without waiting, in the order
+            of the delays (see the module docstring).
+    """
+
+    __slots__ = ("_heap", "_now", "_pumping", "_seq", "time_scale")
+
+    def __init__(self, time_scale: float = 1.0) -> None:
+        if isinstance(time_scale, bool) or not isinstance(time_scale, (int, float)):
+            raise TypeError(f"time_scale must be a number, not {type(time_scale).__name__}")
+        if time_scale < 0:
+            raise ValueError(f"time_scale must be >= 0, not {time_scale!r}")
+        self.time_scale = float(time_scale)
+        self._heap: list[tuple[float, int, VirtualHandle]] = []
+        self._now = 0.0
+        self._seq = 0
+        self._pumping = False
+
+    @property
+    def virtual_time(self) -> float:
+        """The virtual clock (``time_scale == 0``): the due time of the last item run."""
+        return self._now
+
+    def pending(self) -> int:
+        """How many virtual items wait (cancelled ones included until their turn)."""
+        return len(self._heap)
+
+    def call_later(
+        self, delay: float, callback: Callable[..., object], *args: Any
+    ) -> asyncio.TimerHandle | VirtualHandle:
+        """Run ``callback(*args)`` after ``delay`` emulated seconds; return a cancellable handle.
+
+        Must be called on the event loop thread, with a running loop.
+
+        Raises:
+            ValueError: ``delay`` is negative.
+        """
+        if delay < 0:
+            raise ValueError(f"delay must be >= 0, not {delay!r}")
+        loop = asyncio.get_running_loop()
+        if self.time_scale > 0:
+            return loop.call_later(delay * self.time_scale, callback, *args)
+        handle = VirtualHandle(self._now + delay, callback, args)
+        self._seq += 1
+        heapq.heappush(self._heap, (handle.due, self._seq, handle))
+        if not self._pumping:
+            self._pumping = True
+            loop.call_soon(self._pump)
+        return handle
+
+    def _pump(self) -> None:
+        """Run the earliest virtual item, then come back in the next loop iteration if more wait."""
+        while self._heap:
+            due, _, handle = heapq.heappop(self._heap)
+            if handle.cancelled():
+                continue
+            self._now = max(self._now, due)
+            if self._heap:
+                asyncio.get_running_loop().call_soon(self._pump)
+            else:
+                self._pumping = False
+            handle._run()  # after rescheduling: an exception here cannot stall the others
+            return
+        self._pumping = False
