@@ -10,6 +10,8 @@ Commands:
 * ``sspi-async connect HOST:PORT [--cafile PEM] [--send TEXT]`` — a TLS client through the
   emulator: handshake, one message, the reply.
 * ``sspi-async packages [--json]`` — the registered security packages.
+* ``sspi-async trace render FILE [--format mermaid|svg|text] [-o OUT]`` — a JSON Lines trace as a
+  Mermaid sequence diagram, an SVG timeline or text.
 * ``sspi-async bench dispatch|handshake|throughput [options] [--json]`` — the benchmarks
   (``benchmarks/README.md``).
 * ``sspi-async --version``.
@@ -50,6 +52,7 @@ from ._demo import (
 )
 from ._packages import format_packages, package_records
 from ._tls import ConnectOptions, ServeOptions, connect, serve
+from ._trace import add_trace_command, run_trace
 
 __all__ = ("main",)
 
@@ -186,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a benchmark of the emulator.",
     )
     add_benchmarks(bench.add_subparsers(dest="benchmark", metavar="BENCHMARK"))
+    add_trace_command(commands)
     return parser
 
 
@@ -363,7 +367,7 @@ def _cmd_packages(args: argparse.Namespace) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command is None:
         raise UsageError(
-            f"{PROG}: error: a command is required: demo, serve, connect, packages or bench "
+            f"{PROG}: error: a command is required: demo, serve, connect, packages, bench or trace "
             f"(see '{PROG} --help')"
         )
     if args.command == "demo":
@@ -374,6 +378,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_serve(args)
     if args.command == "connect":
         return _cmd_connect(args)
+    if args.command == "trace":
+        return run_trace(args, _print)
     if args.benchmark is None:  # bench
         raise UsageError(
             f"{PROG} bench: error: a benchmark is required: {', '.join(BENCHMARKS)} "
