@@ -344,7 +344,8 @@ def add_benchmarks(benchmarks: Any) -> None:
         help="Schannel handshakes/s vs. raw OpenSSL and asyncio TLS, and event-loop lag",
         description=(
             "Measure, side by side in one run: (a) raw OpenSSL handshakes/s (SSLObject pairs over "
-            "MemoryBIO, one thread; the anchor); (b) the emulator's sequential handshakes/s with "
+            "MemoryBIO, one thread; the anchor); (a2) the same from --workers threads at once (the "
+            "machine's ceiling for (c)); (b) the emulator's sequential handshakes/s with "
             f"crypto_workers=0 (goal >= {handshake_bench.GOAL_SEQUENTIAL:g}x (a)); (c) its "
             "handshakes/s with --concurrency handshakes in flight and crypto_workers=--workers "
             f"(goal >= {handshake_bench.GOAL_CONCURRENT:g}x (a)); (d) the largest event-loop lag "

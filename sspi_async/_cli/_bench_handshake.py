@@ -6,6 +6,9 @@ or RSA-2048 server certificate issued by an ephemeral CA, ``sspi_async.testing``
 * **(a) anchor** — raw OpenSSL: a client and a server :class:`ssl.SSLObject` over
   :class:`ssl.MemoryBIO` pairs, driven to completion in one thread, the client then reading the
   server's session tickets. The physical floor: every byte of cryptography and no dispatch.
+* **(a2) ceiling** — the same raw handshakes from ``--workers`` threads at once (``ssl`` releases
+  the GIL inside OpenSSL): what this machine's cores give for the work with no dispatch at all,
+  the most (c) could ever reach here.
 * **(b)** — the emulator, sequential, ``crypto_workers=0`` (package steps inline on the loop):
   credentials acquired once, then per handshake ``client_context``/``server_context``,
   ``sspi_async.handshake`` (every step through the queued async SSPI calls) and ``aclose`` of
@@ -41,6 +44,7 @@ import platform
 import ssl
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -140,6 +144,8 @@ class HandshakeResult:
         first_handshake_ms: the first emulator handshake on fresh credentials, which builds
             their OpenSSL contexts on the event loop (excluded from every other figure).
         raw_per_second: (a).
+        raw_threads_per_second, raw_threads_ratio: (a2), raw OpenSSL in ``workers`` threads at
+            once: the machine's ceiling for (c).
         sequential_per_second, sequential_ratio, sequential_goal, sequential_met: (b).
         concurrent_per_second, concurrent_ratio, concurrent_goal, concurrent_met: (c).
         concurrent_max_lag_ms, lag_goal_ms, lag_met: (d), over the whole concurrent runs
@@ -165,6 +171,8 @@ class HandshakeResult:
     emulator_cipher_suite: str
     first_handshake_ms: float
     raw_per_second: float
+    raw_threads_per_second: float
+    raw_threads_ratio: float
     sequential_per_second: float
     sequential_ratio: float
     sequential_goal: float
@@ -293,6 +301,34 @@ async def _raw_round(seconds: float, setup: TlsSetup) -> float:
         now = time.perf_counter()
         if now >= deadline:
             return count / (now - start)
+
+
+def _raw_threads(seconds: float, setup: TlsSetup, threads: int) -> float:
+    """Raw OpenSSL handshakes per second from ``threads`` threads at once (blocking).
+
+    ``ssl`` releases the GIL inside OpenSSL, so this is what the machine's cores give for this
+    work with no dispatch at all: the ceiling any concurrent figure can reach here.
+    """
+    counts = [0] * threads
+    deadline = time.perf_counter() + seconds
+
+    def work(slot: int) -> None:
+        while time.perf_counter() < deadline:
+            raw_handshake(setup)
+            counts[slot] += 1
+
+    start = time.perf_counter()
+    pool = [threading.Thread(target=work, args=(slot,)) for slot in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - start)
+
+
+async def _raw_threads_round(seconds: float, setup: TlsSetup, threads: int) -> float:
+    """(a2): :func:`_raw_threads` with one thread per crypto worker (blocks the loop)."""
+    return _raw_threads(seconds, setup, max(1, threads))
 
 
 # --------------------------------------------------------------------------- emulator
@@ -507,6 +543,7 @@ async def _measure(options: HandshakeOptions, setup: TlsSetup) -> HandshakeResul
     lags = {"concurrent": _Lags([], []), "asyncio": _Lags([], [])}
     loops: dict[str, Callable[[float, _Lags], Awaitable[float]]] = {
         "raw": lambda s, _: _raw_round(s, setup),
+        "raw_threads": lambda s, _: _raw_threads_round(s, setup, options.workers),
         "sequential": lambda s, _: _sequential_round(s, setup),
         "concurrent": lambda s, lags: _emulator_concurrent_round(s, setup, options, lags),
         "asyncio": lambda s, lags: _asyncio_round(s, setup, options.concurrency, lags),
@@ -540,6 +577,8 @@ async def _measure(options: HandshakeOptions, setup: TlsSetup) -> HandshakeResul
         emulator_cipher_suite=emulator_suite,
         first_handshake_ms=_ms(first),
         raw_per_second=round(raw, 1),
+        raw_threads_per_second=round(best["raw_threads"], 1),
+        raw_threads_ratio=round(best["raw_threads"] / raw, 3),
         sequential_per_second=round(best["sequential"], 1),
         sequential_ratio=round(sequential, 3),
         sequential_goal=GOAL_SEQUENTIAL,
@@ -599,6 +638,8 @@ def format_handshake_report(result: HandshakeResult) -> str:
         f"{'measurement':<{width}}{'handshakes/s':>13}{'ratio':>9}  goal",
         f"{'(a) raw OpenSSL SSLObject pair, one thread (anchor)':<{width}}"
         f"{r.raw_per_second:>13,.0f}{1.0:>8.2f}x",
+        f"{f'(a2) raw OpenSSL, {max(1, r.workers)} threads at once (ceiling for (c))':<{width}}"
+        f"{r.raw_threads_per_second:>13,.0f}{r.raw_threads_ratio:>8.2f}x",
         f"{'(b) emulator, sequential, crypto_workers=0':<{width}}"
         f"{r.sequential_per_second:>13,.0f}{r.sequential_ratio:>8.2f}x"
         f"  >= {r.sequential_goal:g}x: {_verdict(r.sequential_met)}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from .._status import SecurityStatus, status_name
@@ -104,8 +105,8 @@ class PendingCall:
         "callback_data",
         "detached",
         "function",
+        "offloaded",
         "scheduled",
-        "task",
         "work",
     )
 
@@ -118,4 +119,6 @@ class PendingCall:
         self.callback_data = actx._callback_data
         self.detached = False
         self.scheduled: asyncio.Handle | asyncio.TimerHandle | None = None
-        self.task: asyncio.Task[None] | None = None
+        #: The worker's future once the step was handed to a crypto worker (A14): only its return
+        #: (or its cancellation at shutdown) completes the call.
+        self.offloaded: Future[Any] | None = None

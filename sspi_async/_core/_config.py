@@ -54,6 +54,9 @@ class EmulatorSettings(_Model):
             returns; ``"eager"`` runs it before returning (A7). Callbacks are deferred either way.
         crypto_workers: worker threads for packages that do public-key cryptography (A14);
             ``0`` runs that work inline on the event loop.
+        worker_niceness: how much lower the crypto workers' scheduling priority is than the event
+            loop's (a Linux nice increment, 0–19; ignored elsewhere). With as many busy workers as
+            cores, the loop thread would otherwise wait for a CPU for whole scheduler slices.
         latency: simulated LSA round-trip time added to every async call, in seconds.
         time_scale: multiplies every emulated delay (``latency``, fault-plan delays); ``0`` means
             no waiting while keeping the order of events.
@@ -63,6 +66,7 @@ class EmulatorSettings(_Model):
     strict: bool = False
     completion: Literal["deferred", "eager"] = "deferred"
     crypto_workers: int = Field(default=2, ge=0, le=64)
+    worker_niceness: int = Field(default=10, ge=0, le=19)
     latency: float = Field(default=0.0, ge=0.0, le=60.0)
     time_scale: float = Field(default=1.0, ge=0.0, le=1000.0)
 

@@ -51,6 +51,7 @@ def test_bench_handshake_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert out[0].startswith("sspi_async handshake benchmark")
     assert any(line.startswith("tls       TLSv1.3 ") for line in out)
     assert "1.00x" in _row(out, "(a) raw OpenSSL SSLObject pair, one thread (anchor)")
+    assert _row(out, "(a2) raw OpenSSL, 2 threads at once (ceiling for (c))").endswith("x")
     sequential = _row(out, "(b) emulator, sequential, crypto_workers=0")
     assert "x  >= 0.9x: " in sequential
     assert sequential.endswith(("met", "NOT met"))
@@ -81,9 +82,9 @@ def test_bench_handshake_json_rsa(capsys: pytest.CaptureFixture[str]) -> None:
     assert (result["concurrency"], result["workers"], result["rounds"]) == (3, 1, 1)
     assert result["protocol"] == "TLSv1.3"
     assert result["cipher_suite"] == result["emulator_cipher_suite"]
-    for rate in ("raw", "sequential", "concurrent", "asyncio"):
+    for rate in ("raw", "raw_threads", "sequential", "concurrent", "asyncio"):
         assert result[f"{rate}_per_second"] > 0, rate
-    for ratio in ("sequential", "concurrent", "asyncio"):
+    for ratio in ("raw_threads", "sequential", "concurrent", "asyncio"):
         assert result[f"{ratio}_ratio"] > 0, ratio
     assert (result["sequential_goal"], result["concurrent_goal"], result["lag_goal_ms"]) == (
         0.9,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import sys
 import threading
 import uuid
@@ -1569,6 +1570,25 @@ async def test_A14_offloaded_step_runs_off_the_loop_thread_with_workers() -> Non
     assert package.step_threads[0] != loop_thread
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+@pytest.mark.parametrize("niceness", [0, 10])
+async def test_A14_crypto_workers_run_at_the_configured_niceness(niceness: int) -> None:
+    """Crypto workers run ``worker_niceness`` below the loop thread's priority, so the loop is not
+    made to wait for a CPU behind them (A14, loop lag); 0 leaves them as they are."""
+    name, package = _register_offloaded()
+    seen: list[int] = []
+    package.on_step = lambda: seen.append(
+        os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    )
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    async with Emulator(EmulatorSettings(crypto_workers=1, worker_niceness=niceness)):
+        client = Side(await SspiCreateAsyncContext(), client=True)
+        await client.acquire(package=name)
+        await client.step(None)
+    assert seen == [min(19, base + niceness)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base  # the loop's own
+
+
 async def test_A14_offloaded_step_runs_on_the_loop_thread_without_workers() -> None:
     """With crypto_workers=0 an offload-flagged package's step runs inline on the loop (A14)."""
     name, package = _register_offloaded()
@@ -1778,12 +1798,12 @@ async def test_A15_queueing_after_shutdown_returns_shutdown_in_progress() -> Non
     env.assert_untouched()
 
 
-@pytest.mark.parametrize("point", ["not-dispatched", "handed-to-worker", "running-in-worker"])
+@pytest.mark.parametrize("point", ["not-dispatched", "running-in-worker"])
 async def test_A15_shutdown_completes_an_offloaded_call_at_any_point(point: str) -> None:
     """An offloaded call still pending when the emulator shuts down — before its work was
-    dispatched, after it was handed to the worker machinery but before the step started, or while
-    the step runs in a worker — completes with SEC_E_SHUTDOWN_IN_PROGRESS and notifies once, and
-    shutdown returns (A15, A14)."""
+    dispatched, or while the step runs in a worker — completes with SEC_E_SHUTDOWN_IN_PROGRESS and
+    notifies once, and shutdown returns (A15, A14). A running step is let finish: it owns the
+    package context, and no worker thread may outlive the emulator."""
     gate = threading.Event()  # keeps the step (once started) in its worker until shutdown began
     name, package = _register_offloaded(gate)
     emu = Emulator(EmulatorSettings(crypto_workers=2))
@@ -1801,14 +1821,10 @@ async def test_A15_shutdown_completes_an_offloaded_call_at_any_point(point: str)
                     assert status_now(client.actx) == SEC_I_ASYNC_CALL_PENDING
                     closer = asyncio.ensure_future(emu.aclose())
                     await turn_loop()  # shutdown has begun while the step is blocked
+                    assert not closer.done()  # it waits for the worker to come back
                     gate.set()
                     await closer
                 else:
-                    if point == "handed-to-worker":
-                        # One loop turn: the dispatcher runs and hands the step to the worker
-                        # machinery; the step itself has not started.
-                        await asyncio.sleep(0)
-                        assert package.step_threads == []
                     assert status_now(client.actx) == SEC_I_ASYNC_CALL_PENDING
                     await emu.aclose()
     finally:
@@ -1817,6 +1833,42 @@ async def test_A15_shutdown_completes_an_offloaded_call_at_any_point(point: str)
     assert status_now(client.actx) == SEC_E_SHUTDOWN_IN_PROGRESS
     assert [(d, s) for _, d, s in recorder.calls] == [("x", SEC_E_SHUTDOWN_IN_PROGRESS)]
     assert emu.statistics()["pending_calls"] == 0
+    assert len(package.step_threads) == (0 if point == "not-dispatched" else 1)
+
+
+async def test_A15_shutdown_cancels_an_offloaded_step_still_waiting_for_a_worker() -> None:
+    """With one crypto worker held busy, a second offloaded step waits in the pool's queue; at
+    shutdown it is cancelled there (it never runs), both calls complete with
+    SEC_E_SHUTDOWN_IN_PROGRESS and notify once, and no worker thread survives (A15, A14)."""
+    gate = threading.Event()
+    name, package = _register_offloaded(gate)
+    emu = Emulator(EmulatorSettings(crypto_workers=1))
+    try:
+        with anyio.fail_after(5):
+            async with emu:
+                first = Side(await SspiCreateAsyncContext(), client=True)
+                second = Side(await SspiCreateAsyncContext(), client=True)
+                await first.acquire(package=name)
+                await second.acquire(package=name)
+                recorder = Recorder()
+                for side, data in ((first, "first"), (second, "second")):
+                    assert await SspiSetAsyncNotifyCallback(side.actx, recorder, data) == SEC_E_OK
+                started = package.step_started()
+                assert await first.queue(None) == SEC_E_OK
+                await started.wait()  # the only worker is now held at the gate
+                assert await second.queue(None) == SEC_E_OK
+                await turn_loop()  # the second step is handed to the pool, behind the first
+                closer = asyncio.ensure_future(emu.aclose())
+                await turn_loop()
+                gate.set()
+                await closer
+    finally:
+        gate.set()
+    await turn_loop()
+    assert len(package.step_threads) == 1  # the queued step never ran
+    assert sorted(d for _, d, _ in recorder.calls) == ["first", "second"]
+    assert {s for _, _, s in recorder.calls} == {SEC_E_SHUTDOWN_IN_PROGRESS}
+    assert not [t for t in threading.enumerate() if t.name.startswith("sspi-async-crypto")]
 
 
 # --------------------------------------------------------------------------- I5
