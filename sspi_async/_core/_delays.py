@@ -100,16 +100,22 @@ class DelayScheduler:
         return handle
 
     def _pump(self) -> None:
-        """Run the earliest virtual item, then come back in the next loop iteration if more wait."""
+        """Run the earliest virtual item, then come back in a later loop iteration if more wait.
+
+        The next pump is queued *after* the item ran, so that what the item queued with
+        ``call_soon`` runs first; ``finally`` keeps the others going when it raises.
+        """
         while self._heap:
             due, _, handle = heapq.heappop(self._heap)
             if handle.cancelled():
                 continue
             self._now = max(self._now, due)
-            if self._heap:
-                asyncio.get_running_loop().call_soon(self._pump)
-            else:
-                self._pumping = False
-            handle._run()  # after rescheduling: an exception here cannot stall the others
+            try:
+                handle._run()
+            finally:
+                if self._heap:
+                    asyncio.get_running_loop().call_soon(self._pump)
+                else:
+                    self._pumping = False
             return
         self._pumping = False

@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .._handles import SecHandle
+from .._handles import SecHandle, SecIsValidHandle
 from .._status import status_name
 from ._callinfo import CallInfo, Side, token_bytes
 from ._config import describe_validation_error
@@ -124,10 +124,11 @@ class _Record:
 
 
 def _key(handle: SecHandle | None) -> tuple[int, int] | None:
-    """The handle's value now, or None for no handle or an unwritten (all-zero) one."""
-    if handle is None or (handle.dwLower == 0 and handle.dwUpper == 0):
+    """The handle's value now, or None for no handle or one not written yet (invalid or zero: the
+    values a caller's fresh ``SecHandle`` holds)."""
+    if handle is None or not SecIsValidHandle(handle) or handle.key() == (0, 0):
         return None
-    return (handle.dwLower, handle.dwUpper)
+    return handle.key()
 
 
 class TraceRecorder:

@@ -49,9 +49,9 @@ _STYLE: Final = """
 _DEFS: Final = (
     "<defs>"
     '<marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" '
-    'orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#2d3a55"/></marker>'
+    'markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#2d3a55"/></marker>'
     '<marker id="open" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" '
-    'orient="auto"><path d="M0,0 L10,5 L0,10" fill="none" stroke="#2d3a55"/></marker>'
+    'markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0 L10,5 L0,10" fill="none" stroke="#2d3a55"/></marker>'
     "</defs>"
 )
 _SIDE_OF_LANE: Final = {"Client": "client", "Server": "server", "Caller": "none"}
@@ -120,7 +120,7 @@ def render_svg(events: Sequence[TraceEvent], *, times: bool = True) -> str:
     out += _bars(steps, xs, bottom)
     start = events[0].time if events else 0.0
     for row, step in enumerate(steps):
-        out += _step(step, row, xs, times, start, left)
+        out += _step(step, row, xs, times, start, left, width)
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -154,7 +154,7 @@ def _bars(steps: Sequence[Step], xs: dict[Lane, int], bottom: int) -> list[str]:
 
 
 def _step(
-    step: Step, row: int, xs: dict[Lane, int], times: bool, start: float, left: int
+    step: Step, row: int, xs: dict[Lane, int], times: bool, start: float, left: int, width: int
 ) -> list[str]:
     """One step: a group with a tooltip, an arrow (or a note box) and its label."""
     y = _row_y(row)
@@ -165,8 +165,9 @@ def _step(
         out.append(f"<title>{escape(_title(step.event))}</title>")
     label = escape(step.label)
     if step.kind == "note":
-        x = xs[step.source]
         w = _text_width(step.label) + 16
+        # Centred on its lane, but kept inside the picture (a note on an outer lane).
+        x = min(max(xs[step.source], 4 + w // 2), width - 4 - w // 2)
         out += [
             f'<rect x="{x - w // 2}" y="{y - 12}" width="{w}" height="18" rx="3"/>',
             f'<text x="{x}" y="{y + 1}">{label}</text>',
