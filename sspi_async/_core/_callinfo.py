@@ -140,6 +140,7 @@ class CallInfo:
         token_in: the input token's length (ISC/ASC), else ``None``.
         output: the caller's output descriptor (ISC/ASC), read by a trace at completion.
         decision: what the fault plan decided for this call (``None``: nothing).
+        token_chunks: the output token's chunks after a ``split`` fault (``None``: not split).
     """
 
     __slots__ = (
@@ -152,6 +153,7 @@ class CallInfo:
         "package",
         "side",
         "tag",
+        "token_chunks",
         "token_in",
     )
 
@@ -178,6 +180,7 @@ class CallInfo:
         self.token_in = token_in
         self.output = output
         self.decision: Decision | None = None
+        self.token_chunks: tuple[bytes, ...] | None = None
 
     def __repr__(self) -> str:
         return (
