@@ -502,7 +502,13 @@ class AsyncContextMachine(RuleBasedStateMachine):
             return
         call = c.current
         self._status(c)
-        result = await asyncio.wait_for(wait_async_call(c.actx), 5)
+        try:
+            result = await asyncio.wait_for(wait_async_call(c.actx), 5)
+        except SspiMisuseError:
+            # A11/A13: an async_free callback freed the context first — wait_for starts the wait
+            # as a new task, which runs after the callback's task — or while the wait was on.
+            self._expect(c.freed, f"A13: waiting on live {c} raised SspiMisuseError")
+            return
         self._expect(documented(result), f"A13: undocumented {result!r}")
         self._expect(result != SEC_I_ASYNC_CALL_PENDING, "A13: wait returned pending")
         if call.result is None:
