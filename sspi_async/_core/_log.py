@@ -30,5 +30,11 @@ CALLBACK_FAILED: Final = "sspi.callback.failed"
 CREDENTIALS_REJECTED: Final = "sspi.credentials.rejected"
 IMPERSONATION_BEGIN: Final = "sspi.impersonation.begin"
 IMPERSONATION_END: Final = "sspi.impersonation.end"
+#: COM (sspi_async.com): a call started in its apartment, its server signaled, Begin_ (or the
+#: synchronous method) returned; a COM revert or auto-revert ended an SSPI impersonation (R26).
+COM_CALL_DISPATCHED: Final = "com.call.dispatched"
+COM_CALL_SIGNALED: Final = "com.call.signaled"
+COM_CALL_RETURNED: Final = "com.call.returned"
+COM_MIXED_REVERT: Final = "com.impersonation.mixed_revert"
 EMULATOR_STARTED: Final = "sspi.emulator.started"
 EMULATOR_CLOSED: Final = "sspi.emulator.closed"
