@@ -1,12 +1,18 @@
 """Handle tables: credential and context handles that cannot be guessed or reused (SPEC §2).
 
-``dwLower`` is 64 random bits (never the invalid or deleted markers); ``dwUpper`` identifies the
-package, as Windows does. A value that was ever issued is never issued again, so a freed or
-deleted handle can never become valid by accident.
+``dwLower`` looks like 64 random bits (never the invalid or deleted markers); ``dwUpper``
+identifies the package, as Windows does. A value that was ever issued is never issued again, so a
+freed or deleted handle can never become valid by accident (SPEC §2).
+
+How, in constant memory: ``dwLower`` is the table's issue counter run through a 64-bit Feistel
+permutation keyed with random bytes per table. A permutation never maps two counters to one value
+(no reuse, no set of every value ever issued to keep), and without the key one handle says nothing
+about the next (no plain counter).
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import threading
 from typing import Generic, TypeVar
@@ -17,26 +23,46 @@ __all__ = ("HandleTable",)
 
 T = TypeVar("T")
 _DELETED = 2**64 - 2  # SEC_DELETED_HANDLE
+_RESERVED = frozenset((INVALID_HANDLE_VALUE, _DELETED, 0))
+_ROUNDS = 4  # four Feistel rounds with a pseudo-random round function: a pseudo-random permutation
+_HALF = 0xFFFFFFFF
+
+
+class _Permutation:
+    """A keyed bijection of 64-bit integers (a balanced Feistel network over BLAKE2b)."""
+
+    __slots__ = ("_keys",)
+
+    def __init__(self) -> None:
+        self._keys = tuple(secrets.token_bytes(16) for _ in range(_ROUNDS))
+
+    def __call__(self, value: int) -> int:
+        left, right = value >> 32, value & _HALF
+        for key in self._keys:
+            mixed = hashlib.blake2b(right.to_bytes(4, "little"), key=key, digest_size=4).digest()
+            left, right = right, left ^ int.from_bytes(mixed, "little")
+        return (left << 32) | right
 
 
 class HandleTable(Generic[T]):
     """Maps ``(dwLower, dwUpper)`` to entries; thread-safe (the classic API may run in threads)."""
 
-    __slots__ = ("_entries", "_issued", "_lock")
+    __slots__ = ("_count", "_entries", "_lock", "_permute")
 
     def __init__(self) -> None:
         self._entries: dict[tuple[int, int], T] = {}
-        self._issued: set[int] = set()
+        self._count = 0
+        self._permute = _Permutation()
         self._lock = threading.Lock()
 
     def add(self, entry: T, upper: int) -> tuple[int, int]:
-        """Store ``entry`` under a fresh key and return it."""
+        """Store ``entry`` under a key never issued before by this table and return it."""
         with self._lock:
             while True:
-                lower = secrets.randbits(64)
-                if lower not in self._issued and lower not in (INVALID_HANDLE_VALUE, _DELETED, 0):
+                self._count += 1
+                lower = self._permute(self._count)
+                if lower not in _RESERVED:
                     break
-            self._issued.add(lower)
             key = (lower, upper)
             self._entries[key] = entry
             return key
