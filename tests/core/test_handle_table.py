@@ -3,6 +3,8 @@ issued is never issued again, and the table's memory does not grow with the hand
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -26,7 +28,7 @@ def test_handles_are_not_a_plain_counter_and_differ_per_table() -> None:
     a = [first.add("x", 7)[0] for _ in range(64)]
     b = [second.add("x", 7)[0] for _ in range(64)]
     assert a != b
-    steps = {(y - x) % 2**64 for x, y in zip(a, a[1:])}
+    steps = {(y - x) % 2**64 for x, y in itertools.pairwise(a)}
     assert len(steps) > 60  # a counter (or any fixed stride) would give one step
     assert not set(a) & _RESERVED
 
