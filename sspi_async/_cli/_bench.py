@@ -54,6 +54,7 @@ from sspi_async.sspi import (
 
 from . import _bench_handshake as handshake_bench
 from . import _bench_throughput as throughput_bench
+from ._progress import Progress, ProgressLine, best_of_rounds
 
 __all__ = (
     "BENCHMARKS",
@@ -187,7 +188,7 @@ async def _sspi_round(seconds: float, settings: EmulatorSettings) -> float:
     return count / (now - start)
 
 
-async def _measure(seconds: float) -> DispatchResult:
+async def _measure(seconds: float, progress: Progress | None = None) -> DispatchResult:
     deferred = EmulatorSettings()
     eager = EmulatorSettings(completion="eager")
     loops: dict[str, Callable[[float], Awaitable[float]]] = {
@@ -195,13 +196,13 @@ async def _measure(seconds: float) -> DispatchResult:
         "deferred": lambda s: _sspi_round(s, deferred),
         "eager": lambda s: _sspi_round(s, eager),
     }
-    warmup = min(0.2, seconds / 10)
-    for run in loops.values():
-        await run(warmup)
-    best = dict.fromkeys(loops, 0.0)
-    for _ in range(ROUNDS):
-        for name, run in loops.items():
-            best[name] = max(best[name], await run(seconds / ROUNDS))
+    best = await best_of_rounds(
+        loops,
+        warmup=min(0.2, seconds / 10),
+        window=seconds / ROUNDS,
+        rounds=ROUNDS,
+        progress=progress,
+    )
     ratio = best["anchor"] / best["deferred"]
     return DispatchResult(
         python=platform.python_version(),
@@ -220,18 +221,21 @@ async def _measure(seconds: float) -> DispatchResult:
     )
 
 
-def measure_dispatch(seconds: float = DEFAULT_SECONDS) -> DispatchResult:
+def measure_dispatch(
+    seconds: float = DEFAULT_SECONDS, progress: Progress | None = None
+) -> DispatchResult:
     """Run the benchmark in a fresh event loop (``asyncio.run``) and return the figures.
 
     Args:
         seconds: measuring time of each loop (must be > 0), split over :data:`ROUNDS` rounds.
+        progress: told about each measurement as it starts.
 
     Raises:
         ValueError: ``seconds`` is not positive.
     """
     if not seconds > 0:
         raise ValueError(f"seconds must be > 0, not {seconds!r}")
-    return asyncio.run(_measure(seconds))
+    return asyncio.run(_measure(seconds, progress))
 
 
 def format_report(result: DispatchResult) -> str:
@@ -316,6 +320,16 @@ def _add_common(parser: argparse.ArgumentParser, default: float, what: str) -> N
         help="server certificate key: ec (ECDSA P-256, default) or rsa (RSA 2048)",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    _add_progress(parser)
+
+
+def _add_progress(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="report each measurement on stderr as it starts (default: only on a terminal)",
+    )
 
 
 def add_benchmarks(benchmarks: Any) -> None:
@@ -338,6 +352,7 @@ def add_benchmarks(benchmarks: Any) -> None:
     dispatch.add_argument(
         "--json", action="store_true", help="print the figures as one JSON object"
     )
+    _add_progress(dispatch)
 
     handshake = benchmarks.add_parser(
         "handshake",
@@ -393,8 +408,25 @@ def run_benchmark(args: argparse.Namespace, emit: Callable[[str], None]) -> int:
     """Run the benchmark ``args.benchmark`` names and ``emit`` its report; returns 0 (a
     benchmark reports its goals, it never fails on them)."""
     result: DispatchResult | handshake_bench.HandshakeResult | throughput_bench.ThroughputResult
+    line = ProgressLine(sys.stderr, f"bench {args.benchmark}")
+    progress = line if args.progress or (args.progress is None and sys.stderr.isatty()) else None
+    try:
+        result, text = _measure_one(args, progress)
+    finally:
+        line.close()
+    emit(json.dumps(result.as_dict(), indent=2) if args.json else text)
+    return 0
+
+
+def _measure_one(
+    args: argparse.Namespace, progress: Progress | None
+) -> tuple[
+    DispatchResult | handshake_bench.HandshakeResult | throughput_bench.ThroughputResult, str
+]:
+    """Run the benchmark ``args`` names: its result and its text report."""
+    result: DispatchResult | handshake_bench.HandshakeResult | throughput_bench.ThroughputResult
     if args.benchmark == "dispatch":
-        result = measure_dispatch(args.seconds)
+        result = measure_dispatch(args.seconds, progress)
         text = format_report(result)
     elif args.benchmark == "handshake":
         result = handshake_bench.measure_handshakes(
@@ -404,7 +436,8 @@ def run_benchmark(args: argparse.Namespace, emit: Callable[[str], None]) -> int:
                 workers=args.workers,
                 key_type=args.key_type,
                 rounds=args.rounds,
-            )
+            ),
+            progress,
         )
         text = handshake_bench.format_handshake_report(result)
     else:
@@ -414,8 +447,8 @@ def run_benchmark(args: argparse.Namespace, emit: Callable[[str], None]) -> int:
                 record_size=args.record_size,
                 rounds=args.rounds,
                 key_type=args.key_type,
-            )
+            ),
+            progress,
         )
         text = throughput_bench.format_throughput_report(result)
-    emit(json.dumps(result.as_dict(), indent=2) if args.json else text)
-    return 0
+    return result, text

@@ -64,6 +64,8 @@ from sspi_async import (
 from sspi_async.sspi import SECPKG_ATTR_CIPHER_INFO, SecPkgContext_CipherInfo
 from sspi_async.testing import CertificateAuthority
 
+from ._progress import Progress, best_of_rounds
+
 __all__ = (
     "DEFAULT_CONCURRENCY",
     "DEFAULT_DURATION",
@@ -535,27 +537,35 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def _measure(options: HandshakeOptions, setup: TlsSetup) -> HandshakeResult:
+async def _measure(
+    options: HandshakeOptions, setup: TlsSetup, progress: Progress | None = None
+) -> HandshakeResult:
     emulator_suite, first = await _first_handshake(setup)
     client = raw_handshake(setup).client
     protocol = client.version() or "?"
     suite = (client.cipher() or ("?",))[0]
     lags = {"concurrent": _Lags([], []), "asyncio": _Lags([], [])}
-    loops: dict[str, Callable[[float, _Lags], Awaitable[float]]] = {
-        "raw": lambda s, _: _raw_round(s, setup),
-        "raw_threads": lambda s, _: _raw_threads_round(s, setup, options.workers),
-        "sequential": lambda s, _: _sequential_round(s, setup),
-        "concurrent": lambda s, lags: _emulator_concurrent_round(s, setup, options, lags),
-        "asyncio": lambda s, lags: _asyncio_round(s, setup, options.concurrency, lags),
+
+    def forget_warmup_lags() -> None:
+        for pooled in lags.values():
+            pooled.whole.clear()
+            pooled.window.clear()
+
+    loops: dict[str, Callable[[float], Awaitable[float]]] = {
+        "raw": lambda s: _raw_round(s, setup),
+        "raw_threads": lambda s: _raw_threads_round(s, setup, options.workers),
+        "sequential": lambda s: _sequential_round(s, setup),
+        "concurrent": lambda s: _emulator_concurrent_round(s, setup, options, lags["concurrent"]),
+        "asyncio": lambda s: _asyncio_round(s, setup, options.concurrency, lags["asyncio"]),
     }
-    warmup = min(0.2, options.duration / 10)
-    for run in loops.values():
-        await run(warmup, _Lags([], []))
-    best = dict.fromkeys(loops, 0.0)
-    window = options.duration / options.rounds
-    for _ in range(options.rounds):
-        for name, run in loops.items():
-            best[name] = max(best[name], await run(window, lags.get(name, _Lags([], []))))
+    best = await best_of_rounds(
+        loops,
+        warmup=min(0.2, options.duration / 10),
+        window=options.duration / options.rounds,
+        rounds=options.rounds,
+        progress=progress,
+        after_warmup=forget_warmup_lags,  # the warm-ups' lag samples are not figures
+    )
     raw = best["raw"]
     sequential = best["sequential"] / raw
     concurrent = best["concurrent"] / raw
@@ -605,11 +615,14 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1e3, 3)
 
 
-def measure_handshakes(options: HandshakeOptions | None = None) -> HandshakeResult:
-    """Run the benchmark in a fresh event loop (``asyncio.run``) and return the figures."""
+def measure_handshakes(
+    options: HandshakeOptions | None = None, progress: Progress | None = None
+) -> HandshakeResult:
+    """Run the benchmark in a fresh event loop (``asyncio.run``) and return the figures;
+    ``progress`` is told about each measurement as it starts."""
     options = options or HandshakeOptions()
     setup = TlsSetup.create(options.key_type)
-    return asyncio.run(_measure(options, setup))
+    return asyncio.run(_measure(options, setup, progress))
 
 
 def _verdict(met: bool) -> str:

@@ -30,7 +30,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Final
 
@@ -52,6 +52,7 @@ from sspi_async.sspi import (
 )
 
 from ._bench_handshake import HOST, KeyType, TlsSetup, _acquire_pair, raw_handshake
+from ._progress import Progress, best_of_rounds
 
 __all__ = (
     "DEFAULT_DURATION",
@@ -166,6 +167,15 @@ def _rate(seconds: float, one: Callable[[], object]) -> float:
             return count / (now - start)
 
 
+def _timed(one: Callable[[], object]) -> Callable[[float], Awaitable[float]]:
+    """``one`` as a loop for :func:`~._progress.best_of_rounds`: its rate over a window."""
+
+    async def run(seconds: float) -> float:
+        return _rate(seconds, one)
+
+    return run
+
+
 # --------------------------------------------------------------------------- the three loops
 
 
@@ -256,7 +266,9 @@ def _checked(name: str, one: Callable[[], _Data], payload: bytes) -> Callable[[]
     return one
 
 
-async def _measure(options: ThroughputOptions, setup: TlsSetup) -> ThroughputResult:
+async def _measure(
+    options: ThroughputOptions, setup: TlsSetup, progress: Progress | None = None
+) -> ThroughputResult:
     payload = os.urandom(options.record_size)
     raw_client = raw_handshake(setup).client
     async with Emulator(EmulatorSettings(crypto_workers=0)):
@@ -272,14 +284,13 @@ async def _measure(options: ThroughputOptions, setup: TlsSetup) -> ThroughputRes
             ),
             "api": _checked("SecurityContext", _api_loop(client, server, payload), payload),
         }
-        warmup = min(0.2, options.duration / 10)
-        for one in loops.values():
-            _rate(warmup, one)
-        best = dict.fromkeys(loops, 0.0)
-        for _ in range(options.rounds):
-            for name, one in loops.items():
-                best[name] = max(best[name], _rate(options.duration / options.rounds, one))
-                await asyncio.sleep(0)
+        best = await best_of_rounds(
+            {name: _timed(one) for name, one in loops.items()},
+            warmup=min(0.2, options.duration / 10),
+            window=options.duration / options.rounds,
+            rounds=options.rounds,
+            progress=progress,
+        )
         for ctx in (client, server):
             await ctx.aclose()
         await client_cred.aclose()
@@ -313,11 +324,14 @@ async def _measure(options: ThroughputOptions, setup: TlsSetup) -> ThroughputRes
     )
 
 
-def measure_throughput(options: ThroughputOptions | None = None) -> ThroughputResult:
-    """Run the benchmark in a fresh event loop (``asyncio.run``) and return the figures."""
+def measure_throughput(
+    options: ThroughputOptions | None = None, progress: Progress | None = None
+) -> ThroughputResult:
+    """Run the benchmark in a fresh event loop (``asyncio.run``) and return the figures;
+    ``progress`` is told about each measurement as it starts."""
     options = options or ThroughputOptions()
     setup = TlsSetup.create(options.key_type)
-    return asyncio.run(_measure(options, setup))
+    return asyncio.run(_measure(options, setup, progress))
 
 
 def format_throughput_report(result: ThroughputResult) -> str:
