@@ -20,7 +20,13 @@ import anyio
 import anyio.abc
 from anyio.streams.tls import TLSAttribute
 
-from sspi_async import SchannelCred, SspiTLSAttribute, SspiTLSStream, acquire_credentials
+from sspi_async import (
+    ConfigurationError,
+    SchannelCred,
+    SspiTLSAttribute,
+    SspiTLSStream,
+    acquire_credentials,
+)
 from sspi_async.sspi import (
     ASC_REQ_CONFIDENTIALITY,
     ASC_REQ_EXTENDED_ERROR,
@@ -100,7 +106,10 @@ def _ephemeral(options: ServeOptions, emit: Emit) -> SchannelCred:
     ca = CertificateAuthority()
     server = ca.issue("localhost")
     ca_path = options.ca_out or Path(tempfile.mkdtemp(prefix="sspi-async-")) / "ca.pem"
-    ca_path.write_bytes(ca.cert_pem)
+    try:
+        ca_path.write_bytes(ca.cert_pem)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write --ca-out {ca_path}: {exc.strerror}") from None
     emit(f"ephemeral certificate for localhost, 127.0.0.1; CA certificate written to {ca_path}")
     return server.schannel_cred(
         trusted_roots=ca.cert_pem,
@@ -109,12 +118,20 @@ def _ephemeral(options: ServeOptions, emit: Emit) -> SchannelCred:
     )
 
 
+def _read(path: Path, option: str) -> bytes:
+    """The bytes of a file named on the command line; an unreadable one is the user's mistake."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {option} {path}: {exc.strerror}") from None
+
+
 async def serve(options: ServeOptions, emit: Emit) -> None:
     """Serve TLS echo connections until cancelled (or ``options.connections`` were served)."""
     if options.cert is not None:
         cred = SchannelCred(
-            certificate_chain=options.cert.read_bytes(),
-            private_key=options.key.read_bytes() if options.key else None,
+            certificate_chain=_read(options.cert, "--cert"),
+            private_key=_read(options.key, "--key") if options.key else None,
             alpn=options.alpn,
             enabled_protocols=options.tls,
         )
@@ -123,7 +140,13 @@ async def serve(options: ServeOptions, emit: Emit) -> None:
     flags = _DEFAULT_ASC | (ASC_REQ_MUTUAL_AUTH if options.request_client_certificate else 0)
     served = 0
     async with await acquire_credentials("Schannel", "inbound", cred) as credentials:
-        listener = await anyio.create_tcp_listener(local_host=options.host, local_port=options.port)
+        try:
+            listener = await anyio.create_tcp_listener(
+                local_host=options.host, local_port=options.port
+            )
+        except OSError as exc:
+            where = f"{options.host}:{options.port}"
+            raise ConfigurationError(f"cannot listen on {where}: {exc.strerror or exc}") from None
         async with listener:
             port = listener.extra(anyio.abc.SocketAttribute.local_port)
             emit(f"serving TLS echo on {options.host}:{port}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,40 @@ def test_connect_refused_is_one_line_exit_1(capsys: pytest.CaptureFixture[str]) 
     assert code == 1
     assert len(err) == 1
     assert err[0].startswith(f"sspi-async: failed: cannot connect to 127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--cert", "{missing}"], "cannot read --cert {missing}: No such file or directory"),
+        (
+            ["--cert", "{existing}", "--key", "{missing}"],
+            "cannot read --key {missing}: No such file or directory",
+        ),
+        (["--ca-out", "{missing}/ca.pem"], "cannot write --ca-out {missing}/ca.pem: "),
+        (["--port", "{busy}"], "cannot listen on 127.0.0.1:{busy}: "),
+    ],
+)
+def test_serve_user_mistakes_are_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, flags: list[str], message: str
+) -> None:
+    """SPEC §10: an unreadable certificate or key, an unwritable --ca-out or a port in use is one
+    clear error line and exit code 2, never a traceback."""
+    existing = tmp_path / "cert.pem"
+    existing.write_text("not a certificate")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        values = {
+            "missing": str(tmp_path / "missing"),
+            "existing": str(existing),
+            "busy": str(busy.getsockname()[1]),
+        }
+        argv = ["serve", "--once", *(flag.format(**values) for flag in flags)]
+        code = main(argv)
+    out, err = capsys.readouterr()
+    assert code == 2
+    lines = err.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("sspi-async: error: " + message.format(**values))
+    assert "Traceback" not in out + err
