@@ -113,6 +113,17 @@ async def modal_wait(fut: asyncio.Future[Any], timeout: float | None = None) -> 
     return fut.done()
 
 
+async def _run_work(work: Work) -> None:
+    """Run ``work``; an exception escaping it (a bug, or a warning turned into an error) goes to
+    the loop's exception handler instead of killing the apartment."""
+    try:
+        await work.run()
+    except Exception as exc:
+        asyncio.get_running_loop().call_exception_handler(
+            {"message": f"COM work {work!r} failed", "exception": exc}
+        )
+
+
 class _Job:
     """A plain function or coroutine function posted to an apartment (:meth:`Apartment.run`)."""
 
@@ -231,7 +242,7 @@ class STA(Apartment):
         loop = asyncio.get_running_loop()
         while until is None or not until.done():
             if self._queue:
-                await self._queue.popleft().run()
+                await _run_work(self._queue.popleft())
                 continue
             waiter: asyncio.Future[None] = loop.create_future()
             self._waiter = waiter
@@ -269,7 +280,7 @@ class MTA(Apartment):
     async def _run(self, work: Work) -> None:
         _current.set((_task(), self))
         self._pending.discard(work)
-        await work.run()
+        await _run_work(work)
 
     def abandon_pending(self) -> None:
         super().abandon_pending()

@@ -149,23 +149,26 @@ class ServerCall:
             self.loop.call_soon_threadsafe(fn)
 
     def _completed(self) -> None:
-        """Both Signal and the return happened: deal with worker impersonations (R9), reply."""
-        active = [frame for frame in self.worker_frames if frame.active]
-        if active:
-            strict = self.options.strict_worker_revert
-            if strict:
-                for frame in active:
-                    retire(frame)
-            warnings.warn(
-                f"COM call {self.call_id} ({self.method}) completed while {len(active)} worker "
-                "task(s) still impersonate its client"
-                + ("; strict_worker_revert retired them" if strict else "")
-                + ": call RevertToSelf in the worker before Signal",
-                ResourceWarning,
-                stacklevel=2,
-            )
+        """Both Signal and the return happened: reply, then deal with worker impersonations
+        (R9) — last, so a ``-W error`` turning the warning into an exception leaves the call
+        complete."""
         if self.on_complete is not None:
             self.on_complete()
+        active = [frame for frame in self.worker_frames if frame.active]
+        if not active:
+            return
+        strict = self.options.strict_worker_revert
+        if strict:
+            for frame in active:
+                retire(frame)
+        warnings.warn(
+            f"COM call {self.call_id} ({self.method}) completed while {len(active)} worker "
+            "task(s) still impersonate its client"
+            + ("; strict_worker_revert retired them" if strict else "")
+            + ": call RevertToSelf in the worker before Signal",
+            ResourceWarning,
+            stacklevel=3,
+        )
 
     def _wrong_thread(self) -> bool:
         try:
