@@ -21,9 +21,24 @@ from ._api._stream import SspiTLSAttribute, SspiTLSStream
 from ._core._async_context import SspiAsyncContext
 from ._core._config import ConfigurationError, EmulatorSettings, SimTLSCred
 from ._core._emulator import Emulator, current_emulator
+from ._core._faults import (
+    CorruptAction,
+    DelayAction,
+    EagerAction,
+    FailAction,
+    FaultPlan,
+    FaultPlanError,
+    FaultRule,
+    SplitAction,
+    StallAction,
+    TruncateAction,
+)
 from ._core._impersonation import current_token, process_token, set_process_token
 from ._core._registry import register_package
 from ._core._schannel_cred import SchannelCred
+from ._core._trace import TraceEvent, TraceFormatError, load_trace
+from ._core._trace_render import render_mermaid, render_text
+from ._core._trace_svg import render_svg
 from ._errors import (
     AuthenticationError,
     BufferTooSmallError,
@@ -45,10 +60,17 @@ __all__ = (
     "AuthenticationError",
     "BufferTooSmallError",
     "ConfigurationError",
+    "CorruptAction",
     "Credentials",
     "Decrypted",
+    "DelayAction",
+    "EagerAction",
     "Emulator",
     "EmulatorSettings",
+    "FailAction",
+    "FaultPlan",
+    "FaultPlanError",
+    "FaultRule",
     "ImpersonationLevel",
     "IncompleteMessageError",
     "InvalidHandleError",
@@ -59,18 +81,27 @@ __all__ = (
     "SchannelCred",
     "SecurityStatus",
     "SimTLSCred",
+    "SplitAction",
     "SspiAsyncContext",
     "SspiError",
     "SspiMisuseError",
     "SspiTLSAttribute",
     "SspiTLSStream",
+    "StallAction",
     "StepOutcome",
+    "TraceEvent",
+    "TraceFormatError",
+    "TruncateAction",
     "__version__",
     "acquire_credentials",
     "current_emulator",
     "current_token",
     "handshake",
+    "load_trace",
     "process_token",
     "register_package",
+    "render_mermaid",
+    "render_svg",
+    "render_text",
     "set_process_token",
 )

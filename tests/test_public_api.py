@@ -64,3 +64,30 @@ def test_sspi_async_exports_the_pythonic_api() -> None:
         "register_package",
     ):
         assert name in sspi_async.__all__
+
+
+def test_sspi_async_exports_fault_plans_and_traces() -> None:
+    """SPEC §9: fault plans, their actions and error, trace events, loading and rendering."""
+    import sspi_async
+
+    for name in (
+        "FaultPlan",
+        "FaultRule",
+        "FaultPlanError",
+        "DelayAction",
+        "FailAction",
+        "StallAction",
+        "EagerAction",
+        "CorruptAction",
+        "TruncateAction",
+        "SplitAction",
+        "TraceEvent",
+        "TraceFormatError",
+        "load_trace",
+        "render_mermaid",
+        "render_svg",
+        "render_text",
+    ):
+        assert name in sspi_async.__all__
+        assert getattr(sspi_async, name).__module__.startswith("sspi_async._core")
+    assert issubclass(sspi_async.FaultPlanError, sspi_async.ConfigurationError)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
@@ -12,14 +11,14 @@ from .._status import SecurityStatus, status_name
 from ._lifecycle import CallState
 
 if TYPE_CHECKING:
+    from ._callinfo import CallInfo
+    from ._delays import VirtualHandle
     from ._emulator import Emulator
 
 __all__ = ("Callback", "PendingCall", "SspiAsyncContext")
 
 #: ``SspiAsyncNotifyCallback(Handle, CallbackData)``; a coroutine function is accepted too (A6).
 Callback = Callable[["SspiAsyncContext", Any], object]
-
-_serials = itertools.count(1)
 
 
 class SspiAsyncContext:
@@ -38,6 +37,7 @@ class SspiAsyncContext:
         "_serial",
         "_state",
         "_status",
+        "_token_chunks",
         "_waiters",
         "tag",
     )
@@ -51,6 +51,9 @@ class SspiAsyncContext:
     _call: PendingCall | None
     _waiters: list[asyncio.Future[int]] | None
     _serial: int
+    #: The output token's chunks after a ``split`` fault (SPEC §9) of the last call completed
+    #: while a fault plan or trace was active; ``None`` when not split.
+    _token_chunks: tuple[bytes, ...] | None
     #: A free-form label for logs and traces (e.g. "client"); not part of the Win32 API.
     tag: str | None
 
@@ -70,13 +73,15 @@ class SspiAsyncContext:
         self._callback_due = 0
         self._call = None
         self._waiters = None
-        self._serial = next(_serials)
+        self._serial = next(emulator._actx_ids)
+        self._token_chunks = None
         self.tag = None
         return self
 
     @property
     def id(self) -> int:
-        """A small number identifying this context in logs and traces."""
+        """A small number identifying this context in logs and traces: 1, 2, … in the order the
+        contexts of one emulator were created (so two runs of a program trace the same ids)."""
         return self._serial
 
     @property
@@ -105,20 +110,29 @@ class PendingCall:
         "callback_data",
         "detached",
         "function",
+        "info",
         "offloaded",
         "scheduled",
         "work",
     )
 
-    def __init__(self, actx: SspiAsyncContext, function: str, work: Callable[[], object]) -> None:
+    def __init__(
+        self,
+        actx: SspiAsyncContext,
+        function: str,
+        work: Callable[[], object],
+        info: CallInfo | None = None,
+    ) -> None:
         self.actx = actx
         self.function = function
         self.work = work
+        #: What fault plans and traces know about the call; ``None`` unless one is active.
+        self.info = info
         # A6: the callback registered when the call was queued (it cannot change while pending, A2).
         self.callback = actx._callback
         self.callback_data = actx._callback_data
         self.detached = False
-        self.scheduled: asyncio.Handle | asyncio.TimerHandle | None = None
+        self.scheduled: asyncio.Handle | asyncio.TimerHandle | VirtualHandle | None = None
         #: The worker's future once the step was handed to a crypto worker (A14): only its return
         #: (or its cancellation at shutdown) completes the call.
         self.offloaded: Future[Any] | None = None

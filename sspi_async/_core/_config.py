@@ -8,38 +8,16 @@ Unknown fields are rejected everywhere (SPEC §4). A validation failure in setti
 
 from __future__ import annotations
 
+import os
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretBytes, ValidationError, field_validator
+from pydantic import Field, SecretBytes, ValidationError, field_validator
 
 from ..packages.simtls import SimTLSConfig
+from ._faults import FaultPlan, FaultPlanError, plan_problems
+from ._model import ConfigurationError, _Model, describe_validation_error
 
 __all__ = ("ConfigurationError", "EmulatorSettings", "SimTLSCred", "describe_validation_error")
-
-
-class ConfigurationError(ValueError):
-    """Settings given to the emulator are invalid; the message names the field and the problem."""
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line per problem: ``field: message``."""
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(model)"
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    def __init__(self, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            raise ConfigurationError(
-                f"invalid {type(self).__name__}: {describe_validation_error(exc)}"
-            ) from exc
 
 
 class EmulatorSettings(_Model):
@@ -60,6 +38,14 @@ class EmulatorSettings(_Model):
         latency: simulated LSA round-trip time added to every async call, in seconds.
         time_scale: multiplies every emulated delay (``latency``, fault-plan delays); ``0`` means
             no waiting while keeping the order of events.
+        faults: a fault plan (SPEC §9) applied to every queued call: a
+            :class:`~sspi_async.FaultPlan`, or its data as a dict or JSON text (validated into
+            one), or the path of a ``.json``/``.toml`` plan file. ``Emulator.set_fault_plan``
+            swaps it at run time.
+        trace: record a trace event per queued call, completion and callback dispatch
+            (``Emulator.trace_events()``, ``Emulator.write_trace(path)``).
+        trace_tokens: also record the output token bytes (``token_out_hex``); implies ``trace``.
+            Handshake tokens only: keys, secrets and plaintext are never traced.
     """
 
     profile: Literal["user", "kernel"] = "user"
@@ -69,6 +55,39 @@ class EmulatorSettings(_Model):
     worker_niceness: int = Field(default=10, ge=0, le=19)
     latency: float = Field(default=0.0, ge=0.0, le=60.0)
     time_scale: float = Field(default=1.0, ge=0.0, le=1000.0)
+    faults: FaultPlan | None = None
+    trace: bool = False
+    trace_tokens: bool = False
+
+    def __init__(self, **data: Any) -> None:
+        # Not _Model's translation: a mistake inside the fault plan is reported the way a plan
+        # reports it (``faults.rules[2].action.status: …``) and raises FaultPlanError.
+        try:
+            super(_Model, self).__init__(**data)
+        except ValidationError as exc:
+            problems = plan_problems(exc)
+            text = "; ".join(f"{where or '(settings)'}: {message}" for where, message in problems)
+            message = f"invalid EmulatorSettings: {text}"
+            if any(where.split(".")[0].split("[")[0] == "faults" for where, _ in problems):
+                raise FaultPlanError(message, problems) from exc
+            raise ConfigurationError(message) from exc
+
+    @field_validator("faults", mode="before")
+    @classmethod
+    def _plan(cls, value: object) -> object:
+        """A plan as data (dict), JSON text, or a plan file path; a FaultPlan passes as is."""
+        if isinstance(value, (str, bytes)):
+            return FaultPlan.from_json(value)
+        if isinstance(value, os.PathLike):
+            return FaultPlan.load(os.fspath(value))
+        if isinstance(value, dict):
+            return FaultPlan.from_data(value)
+        return value
+
+    @property
+    def tracing(self) -> bool:
+        """Whether a trace is recorded (``trace`` or ``trace_tokens``)."""
+        return self.trace or self.trace_tokens
 
 
 class SimTLSCred(_Model):

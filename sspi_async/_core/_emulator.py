@@ -23,6 +23,24 @@ A queued call (SPEC §3) goes through four moments:
 
 ``aclose()`` (A15) cancels everything pending, completes each with ``SEC_E_SHUTDOWN_IN_PROGRESS``,
 lets every due callback run once, and awaits the callback tasks.
+
+Fault plans and traces (SPEC §9) hang on one object, ``_observer`` (a
+:class:`~._observer.CallObserver`), which is ``None`` unless a plan or a trace is active. The
+``Sspi*Async`` functions then build a :class:`~._callinfo.CallInfo` per call (else ``None``), and
+each moment above checks that one value before doing anything more:
+
+* **queue** — ``on_queue`` decides the call's faults and records the ``queued`` event. A
+  queue-time failure returns its status with nothing queued (A4: context untouched, no
+  callback); a stall schedules nothing (shutdown completes the call, A15); a delay goes through
+  the :class:`~._delays.DelayScheduler` (``latency`` + the plan's delay, times ``time_scale``; at
+  ``time_scale=0`` a virtual clock keeps the order without waiting); ``eager`` runs the work
+  before returning. A call refused by the A4 checks is traced too, as ``queued`` with the
+  refusal status and no completion (it does not count for a rule's ``nth``).
+* **work** — a failure at completion completes the call without running its work (nothing is
+  written); between the package step and ``StepJob.finish`` (on the loop or back from a worker),
+  ``on_output`` applies the token faults (corrupt, truncate; a split keeps the bytes and records
+  the chunks, which the Pythonic ``handshake()`` delivers one at a time).
+* **complete** / **notify** — ``on_complete`` and ``on_callback`` record their events.
 """
 
 from __future__ import annotations
@@ -31,12 +49,14 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import itertools
 import os
 import sys
 import threading
 import weakref
 from collections.abc import Coroutine
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -49,8 +69,12 @@ from .._status import (
     status_name,
 )
 from ._async_context import Callback, PendingCall, SspiAsyncContext
+from ._callinfo import CallInfo
 from ._config import EmulatorSettings
+from ._delays import DelayScheduler
 from ._engine import Engine, StepJob
+from ._fault_decider import Decision
+from ._faults import FaultPlan
 from ._impersonation import forget_inherited_token
 from ._lifecycle import (
     TRANSITIONS,
@@ -71,6 +95,8 @@ from ._log import (
     enabled,
     logger,
 )
+from ._observer import CallObserver
+from ._trace import TraceEvent, TraceRecorder, events_to_jsonl
 
 __all__ = ("Emulator", "current_emulator")
 
@@ -147,6 +173,18 @@ class Emulator:
         self._executor: ThreadPoolExecutor | None = None
         self._closing = False
         self._reset_token: contextvars.Token[Emulator | None] | None = None
+        #: Async-context ids, per emulator (1, 2, …): traces of two runs name the same contexts.
+        self._actx_ids = itertools.count(1)
+        # SPEC §9: the fault plan and the trace. None unless one of them is active, so that each
+        # hook costs one check when neither is (see the module docstring).
+        self._delays = DelayScheduler(self.settings.time_scale)
+        self._recorder = (
+            TraceRecorder(trace_tokens=self.settings.trace_tokens)
+            if self.settings.tracing
+            else None
+        )
+        self._observer: CallObserver | None = None
+        self.set_fault_plan(self.settings.faults)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -216,6 +254,55 @@ class Emulator:
             "credentials": len(self.engine.credentials),
             "contexts": len(self.engine.contexts),
         }
+
+    # ------------------------------------------------------------------ fault plans and traces
+
+    @property
+    def fault_plan(self) -> FaultPlan | None:
+        """The active fault plan (SPEC §9), or ``None``."""
+        observer = self._observer
+        if observer is None or observer.decider is None:
+            return None
+        return observer.decider.plan
+
+    def set_fault_plan(self, plan: FaultPlan | None) -> None:
+        """Apply ``plan`` to the calls queued from now on (``None``: no faults).
+
+        Rule counters (``nth``) and random draws start afresh with the new plan; calls already
+        queued keep what the old plan decided for them.
+
+        Raises:
+            TypeError: ``plan`` is not a :class:`~sspi_async.FaultPlan` (validate data with
+                ``FaultPlan.from_data``, files with ``FaultPlan.load``).
+        """
+        if plan is not None and not isinstance(plan, FaultPlan):
+            raise TypeError(
+                f"plan must be a FaultPlan or None, not {type(plan).__name__}; build one with "
+                "FaultPlan(...), FaultPlan.from_data(dict) or FaultPlan.load(path)"
+            )
+        observer = self._observer
+        if observer is None:
+            if plan is None and self._recorder is None:
+                return
+            observer = CallObserver(recorder=self._recorder)
+        observer.set_faults(plan)
+        self._observer = None if observer.idle else observer
+
+    @property
+    def tracing(self) -> bool:
+        """Whether this emulator records a trace (``EmulatorSettings(trace=True)``)."""
+        return self._recorder is not None
+
+    def trace_events(self) -> list[TraceEvent]:
+        """The trace so far (SPEC §9), one event per queued call, completion and callback
+        dispatch, in order; an empty list when the emulator does not trace."""
+        return [] if self._recorder is None else self._recorder.events()
+
+    def write_trace(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`trace_events` to ``path`` as JSON Lines (UTF-8, replacing the file; an
+        empty file when the emulator does not trace). Read it back with
+        :func:`sspi_async.load_trace`; render it with ``sspi-async trace render``."""
+        Path(path).write_text(events_to_jsonl(self.trace_events()), encoding="utf-8")
 
     # ------------------------------------------------------------------ async contexts
 
@@ -324,61 +411,120 @@ class Emulator:
 
     # ------------------------------------------------------------------ queue / work / complete
 
-    def precheck(self, actx: SspiAsyncContext | None, function: str) -> int | None:
+    def precheck(
+        self, actx: SspiAsyncContext | None, function: str, info: CallInfo | None = None
+    ) -> int | None:
         """A4, first check: context None or pending → ``SEC_E_INVALID_PARAMETER``."""
         if actx is None:
             return S.SEC_E_INVALID_PARAMETER
         self._live(actx, function)
         if actx._state is CallState.PENDING:
-            return self._refuse(actx, function, S.SEC_E_INVALID_PARAMETER)
+            return self._refuse(actx, function, S.SEC_E_INVALID_PARAMETER, info)
         return None
 
-    def _refuse(self, actx: SspiAsyncContext, function: str, status: int) -> int:
+    def _refuse(
+        self, actx: SspiAsyncContext, function: str, status: int, info: CallInfo | None = None
+    ) -> int:
+        """A4: the queueing coroutine returns ``status``, nothing queued; logged, and traced as a
+        ``queued`` event with that status when a trace is active (``info`` given)."""
         status = as_status(status)  # SPEC §2: statuses print by name
         if enabled():
             logger.debug(CALL_REFUSED, function=function, actx=actx.id, status=status_name(status))
+        if info is not None:
+            observer = self._observer
+            if observer is not None:
+                observer.on_refused(info, status)
         return status
 
-    def queue(self, actx: SspiAsyncContext, function: str, work: Any) -> int:
+    def queue(
+        self, actx: SspiAsyncContext, function: str, work: Any, info: CallInfo | None = None
+    ) -> int:
         """Queue ``work`` (a zero-argument callable returning a status or a StepJob) on ``actx``.
 
-        The caller has made the A4 argument checks. Returns the queueing status.
+        The caller has made the A4 argument checks. ``info`` describes the call for the fault
+        plan and the trace; callers build it only while ``_observer`` is set. Returns the
+        queueing status.
         """
         if self._closing:
-            return self._refuse(actx, function, S.SEC_E_SHUTDOWN_IN_PROGRESS)
+            return self._refuse(actx, function, S.SEC_E_SHUTDOWN_IN_PROGRESS, info)
         outcome = TRANSITIONS.get((actx._state, self._strict_event))  # hot path: the table, inlined
         if outcome is None:
             raise IllegalTransitionError(actx._state, self._strict_event)
         if isinstance(outcome, Refused):
-            return self._refuse(actx, function, outcome)
+            return self._refuse(actx, function, outcome, info)
         loop = asyncio.get_running_loop()
-        call = PendingCall(actx, function, work)
+        decision = None
+        if info is not None:
+            observer = self._observer
+            if observer is not None:
+                decision = observer.on_queue(info)
+                if decision is not None and decision.fail_at_queue is not None:
+                    # §9: fail at queue time — as an A4 refusal: nothing queued, no callback.
+                    status = as_status(decision.fail_at_queue)
+                    if enabled():
+                        logger.debug(
+                            CALL_REFUSED,
+                            function=function,
+                            actx=actx.id,
+                            status=status_name(status),
+                            fault=True,
+                        )
+                    return status
+        call = PendingCall(actx, function, work, info)
         actx._state = CallState.PENDING
         actx._status = S.SEC_I_ASYNC_CALL_PENDING
         actx._call = call
         self._pending[id(actx)] = call
         if enabled():
             logger.debug(CALL_QUEUED, function=function, actx=actx.id, tag=actx.tag)
-        if self._eager:
-            self._run(call)
+        if decision is not None:
+            self._schedule(call, decision, loop)
+        elif self._eager:
+            self._run(call, True)
         elif self._delay > 0:
             call.scheduled = loop.call_later(self._delay, self._run, call)
         else:
             call.scheduled = loop.call_soon(self._run, call)
         return S.SEC_E_OK
 
-    def _run(self, call: PendingCall) -> None:
+    def _schedule(
+        self, call: PendingCall, decision: Decision, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        """Schedule the work of a call a fault plan decided about (SPEC §9)."""
+        if decision.stall:
+            return  # scheduled stays None: aclose() completes it with SHUTDOWN (A15)
+        delay = self.settings.latency + decision.delay
+        if delay > 0:
+            call.scheduled = self._delays.call_later(delay, self._run, call)
+        elif decision.eager or self._eager:
+            self._run(call, True)
+        else:
+            call.scheduled = loop.call_soon(self._run, call)
+
+    def _run(self, call: PendingCall, inline: bool = False) -> None:
+        """Do the work of ``call``; ``inline``: before the queueing coroutine returns (A7), so
+        even a crypto step runs here, not in a worker."""
         call.scheduled = None
+        info = call.info
+        if info is not None:
+            decision = info.decision
+            if decision is not None and decision.fail_at_completion is not None:
+                # §9: fail at completion — the work does not run, nothing is written.
+                self._complete(call, as_status(decision.fail_at_completion))
+                return
         try:
             outcome = call.work()
         except Exception:  # a bug must not leave the call pending forever
             logger.exception("sspi.call.crashed", function=call.function, actx=call.actx.id)
             outcome = S.SEC_E_INTERNAL_ERROR
         if isinstance(outcome, StepJob):
-            if outcome.offload and self.settings.crypto_workers > 0 and not self._eager:
+            if outcome.offload and self.settings.crypto_workers > 0 and not inline:
                 self._offload(call, outcome)
                 return
-            outcome = outcome.finish(outcome.run())
+            result = outcome.run()
+            if info is not None:
+                result = CallObserver.on_output(info, result)
+            outcome = outcome.finish(result)
         self._complete(call, as_status(outcome))  # type: ignore[arg-type]
 
     def _offload(self, call: PendingCall, job: StepJob) -> None:
@@ -417,11 +563,16 @@ class Emulator:
             )
             self._complete(call, S.SEC_E_INTERNAL_ERROR)
             return
-        self._complete(call, as_status(job.finish(done.result())))
+        result = done.result()
+        info = call.info
+        if info is not None:
+            result = CallObserver.on_output(info, result)
+        self._complete(call, as_status(job.finish(result)))
 
     def _complete(self, call: PendingCall, status: int) -> None:
         actx = call.actx
         self._pending.pop(id(actx), None)
+        info = call.info
         if call.detached:
             if enabled():
                 logger.debug(
@@ -431,6 +582,8 @@ class Emulator:
                     status=status_name(status),
                     detached=True,
                 )
+            if info is not None:
+                self._observe_completion(info, status)
             self._check_idle()
             return
         actx._call = None
@@ -440,6 +593,9 @@ class Emulator:
             logger.debug(
                 CALL_COMPLETED, function=call.function, actx=actx.id, status=status_name(status)
             )
+        if info is not None:
+            actx._token_chunks = info.token_chunks
+            self._observe_completion(info, status)
         waiters, actx._waiters = actx._waiters, None
         for future in waiters or ():
             if not future.done():
@@ -449,17 +605,28 @@ class Emulator:
             self._callbacks_due += 1
             # call_soon runs _notify in its own copy of the current context (I5, A6).
             asyncio.get_running_loop().call_soon(
-                self._notify, actx, call.callback, call.callback_data
+                self._notify, actx, call.callback, call.callback_data, info
             )
         else:
             self._check_idle()
 
-    def _notify(self, actx: SspiAsyncContext, callback: Callback, data: object) -> None:
+    def _observe_completion(self, info: CallInfo, status: int) -> None:
+        observer = self._observer
+        if observer is not None:
+            observer.on_complete(info, status)
+
+    def _notify(
+        self, actx: SspiAsyncContext, callback: Callback, data: object, info: CallInfo | None
+    ) -> None:
         forget_inherited_token()  # I5: the callback starts at the process token
         actx._callback_due -= 1
         self._callbacks_due -= 1
         if enabled():
             logger.debug(CALLBACK_DISPATCHED, actx=actx.id, status=status_name(actx._status))
+        if info is not None:
+            observer = self._observer
+            if observer is not None:
+                observer.on_callback(info, actx._status)
         try:
             result = callback(actx, data)
         except Exception:

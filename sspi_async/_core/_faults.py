@@ -56,7 +56,7 @@ from pydantic import (
 from .._flags import SCHANNEL_NAME, UNISP_NAME
 from .._status import SEC_SUCCESS, SecurityStatus, as_status, from_signed
 from ._callinfo import Side, canonical_function
-from ._config import ConfigurationError
+from ._model import ConfigurationError
 
 __all__ = (
     "CorruptAction",

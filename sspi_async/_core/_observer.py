@@ -61,6 +61,13 @@ class CallObserver:
             self.recorder.queued(info, SecurityStatus.SEC_E_OK if failed is None else failed)
         return decision
 
+    def on_refused(self, info: CallInfo, status: int) -> None:
+        """A call refused by the A4 checks at queue time: recorded as a ``queued`` event with the
+        refusal status (and no completion). The fault plan is not consulted: a refused call is
+        not queued, so it gets no faults and does not count for a rule's ``nth``."""
+        if self.recorder is not None:
+            self.recorder.queued(info, status)
+
     @staticmethod
     def on_output(info: CallInfo, result: StepResult) -> StepResult:
         """Between the package step and writing the out-parameters: the step's output token after

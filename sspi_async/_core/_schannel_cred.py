@@ -14,7 +14,7 @@ from pydantic import Field, SecretBytes, ValidationInfo, field_validator
 
 from .._flags import SP_PROT_TLS1_2, SP_PROT_TLS1_3
 from ..packages.schannel import SUITES_BY_IANA, SchannelConfig
-from ._config import _Model
+from ._model import _Model
 
 __all__ = ("SchannelCred",)
 

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .._handles import SecHandle, SecIsValidHandle
 from .._status import status_name
 from ._callinfo import CallInfo, Side, token_bytes
-from ._config import describe_validation_error
+from ._model import describe_validation_error
 
 __all__ = (
     "TraceEvent",
@@ -34,6 +34,7 @@ __all__ = (
     "TraceRecorder",
     "events_to_jsonl",
     "load_jsonl",
+    "load_trace",
     "parse_jsonl",
 )
 
@@ -252,8 +253,9 @@ def parse_jsonl(text: str, source: str = "<trace>") -> list[TraceEvent]:
     return events
 
 
-def load_jsonl(path: str | Path) -> list[TraceEvent]:
-    """The events of the JSON Lines trace file at ``path`` (UTF-8).
+def load_trace(path: str | Path) -> list[TraceEvent]:
+    """The events of the JSON Lines trace file at ``path`` (UTF-8), as written by
+    ``Emulator.write_trace`` or ``sspi-async demo --trace``.
 
     Raises:
         TraceFormatError: a line is not a trace event (the message names the file and line), or
@@ -266,3 +268,7 @@ def load_jsonl(path: str | Path) -> list[TraceEvent]:
     except UnicodeDecodeError as exc:
         raise TraceFormatError(f"{path}: not a UTF-8 text file ({exc.reason})") from None
     return parse_jsonl(text, str(path))
+
+
+#: The part-1 name of :func:`load_trace`.
+load_jsonl = load_trace
