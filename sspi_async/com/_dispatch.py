@@ -36,6 +36,7 @@ from .._core._log import (
     enabled,
     logger,
 )
+from .._identity import AccessToken
 from ._context import current_call, enter_call, leave_call
 from ._hresults import HResult, hresult_name
 from ._objects import ComObject, ServerCallObject
@@ -130,30 +131,35 @@ class Invocation:
                 nested=nested,
                 asynchronous=self._callobj is not None,
             )
-        outcome, error = "returned", None
+        outcome, error, hr = "returned", None, HResult.E_UNEXPECTED
         try:
             value = target(*self.args)
             if inspect.isawaitable(value):
                 value = await value
             result = as_result(value)
-            if self._callobj is None or _failed(result[0]):
+            hr = result[0]
+            if self._callobj is None or _failed(hr):
                 self._result = result  # a synchronous result, or a failed Begin_: no Finish_
         except asyncio.CancelledError:
             outcome, self._result = "cancelled", (HResult.RPC_E_CALL_CANCELED,)
+            hr = HResult.RPC_E_CALL_CANCELED
             raise
         except Exception as exc:
             outcome, error = "raised", exc
             self._result = (HResult.RPC_E_SERVERFAULT,)
+            hr = HResult.RPC_E_SERVERFAULT
         finally:
             # I9/R8: no await from here on; nothing else runs before the slot is restored.
             leaked = leave_dispatch(mark)
             leave_call(context)
-            self._log_return(outcome, error, leaked)
+            self._log_return(outcome, hr, error, leaked)
             if self._result is not None:
                 call.signal()  # nobody else will: the call context closes now (R6)
             call.returned()
 
-    def _log_return(self, outcome: str, error: Exception | None, leaked: object) -> None:
+    def _log_return(
+        self, outcome: str, hr: int, error: Exception | None, leaked: AccessToken | None
+    ) -> None:
         if not enabled():
             return
         call = self.call
@@ -162,17 +168,16 @@ class Invocation:
                 COM_MIXED_REVERT,
                 call_id=call.call_id,
                 by="auto-revert",
-                ended=getattr(leaked, "user", None),
+                ended=leaked.user,
                 restored=current_token().user,
             )
-        hr = None if self._result is None else self._result[0]
         logger.info(
             COM_CALL_RETURNED,
             call_id=call.call_id,
             method=call.method,
             user=call.user,
             outcome=outcome,
-            hresult=None if hr is None else hresult_name(hr),
+            hresult=hresult_name(hr),
             token=current_token().user,
             error=None if error is None else repr(error),
         )

@@ -126,13 +126,13 @@ async def simtls_pair(
     """A fresh emulator with a complete SimTLS handshake (``principal`` None: anonymous)."""
     async with Emulator(settings) as emu:
         secret = "correct horse battery staple"
-        client_auth = None if principal is None else SimTLSCred(principal=principal, secret=secret)
+        if principal is None:  # an anonymous client: no credential data, no shared secret
+            client_auth, server_auth = None, SimTLSCred(principal="server", allow_anonymous=True)
+        else:
+            client_auth = SimTLSCred(principal=principal, secret=secret)
+            server_auth = SimTLSCred(principal="server", secret=secret)
         ccred = await acquire_credentials("SimTLS", "outbound", client_auth)
-        scred = await acquire_credentials(
-            "SimTLS",
-            "inbound",
-            SimTLSCred(principal="server", secret=secret, allow_anonymous=principal is None),
-        )
+        scred = await acquire_credentials("SimTLS", "inbound", server_auth)
         options = {} if client_flags is None else {"flags": client_flags}
         client = ccred.client_context("server", **options)
         server = scred.server_context()
