@@ -9,6 +9,7 @@ subclasses carrying ``.status``.
 from __future__ import annotations
 
 import contextlib
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -83,17 +84,25 @@ DEFAULT_ASC_FLAGS = (
 _USES = {"inbound": SECPKG_CRED_INBOUND, "outbound": SECPKG_CRED_OUTBOUND, "both": SECPKG_CRED_BOTH}
 
 
-async def _run(emulator: Emulator, queue: Callable[[SspiAsyncContext], int]) -> int:
-    """Queue one call on a fresh async context and wait for its result."""
+async def _call(
+    emulator: Emulator, queue: Callable[[SspiAsyncContext], int]
+) -> tuple[int, SspiAsyncContext]:
+    """Queue one call on a fresh async context and wait for it: its result and the (freed)
+    context, whose ``_token_chunks`` tell whether a split fault cut the output token (SPEC §9)."""
     actx = emulator.create_async_context()
     status = queue(actx)
     if status != S.SEC_E_OK:
         emulator.free(actx)
-        return status
+        return status, actx
     try:
-        return await emulator.wait(actx)
+        return await emulator.wait(actx), actx
     finally:
         emulator.free(actx)
+
+
+async def _run(emulator: Emulator, queue: Callable[[SspiAsyncContext], int]) -> int:
+    """Queue one call on a fresh async context and wait for its result."""
+    return (await _call(emulator, queue))[0]
 
 
 async def acquire_credentials(
@@ -192,6 +201,11 @@ class StepOutcome:
             completion to :meth:`SecurityContext.decrypt`.
         missing: with ``SEC_E_INCOMPLETE_MESSAGE``, how many more bytes are needed (T4).
         attributes: the context attributes (``pfContextAttr``).
+        chunks: ``token`` as the transport should send it, one ``send`` per chunk:
+            ``(token,)``, or ``()`` for an empty token — unless a fault plan's ``split`` action
+            cut it (SPEC §9), then its pieces in order, so the peer sees the token arrive in
+            parts (``SEC_E_INCOMPLETE_MESSAGE`` until it has whole records). They always join
+            into ``token``.
     """
 
     status: int
@@ -199,6 +213,14 @@ class StepOutcome:
     extra: bytes = b""
     missing: int = 0
     attributes: int = 0
+    chunks: tuple[bytes, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.chunks:
+            if self.token:
+                object.__setattr__(self, "chunks", (self.token,))
+        elif b"".join(self.chunks) != self.token:
+            raise ValueError("StepOutcome.chunks must join into StepOutcome.token")
 
     @property
     def complete(self) -> bool:
@@ -291,7 +313,7 @@ class SecurityContext:
         phcontext = self.handle if self._started else None
         cred = None if self._started else self.credentials.handle
         flags = self.flags | allocate
-        status = await _run(
+        status, actx = await _call(
             self.emulator,
             lambda actx: context_async(
                 self.role,
@@ -328,7 +350,14 @@ class SecurityContext:
         self.complete = status == S.SEC_E_OK
         extra_len = _marked(pinput, SECBUFFER_EXTRA)
         extra = token[len(token) - extra_len :] if token is not None and extra_len else b""
-        return StepOutcome(as_status(status), produced, extra, attributes=self.attributes.value)
+        chunks = actx._token_chunks
+        return StepOutcome(
+            as_status(status),
+            produced,
+            extra,
+            attributes=self.attributes.value,
+            chunks=chunks if chunks is not None and b"".join(chunks) == produced else (),
+        )
 
     def query(self, attribute: int) -> object:
         """QueryContextAttributes; raises :class:`SspiError` on failure (M3)."""
@@ -445,35 +474,110 @@ def _marked(desc: SecBufferDesc | None, kind: int) -> int:
     return next((b.cbBuffer for b in desc.pBuffers if b.BufferType == kind), 0)
 
 
+class _Wire:
+    """One direction of the in-memory connection: chunks sent and not yet read, and bytes read
+    but not consumed yet (an incomplete record, or what a step left as EXTRA)."""
+
+    __slots__ = ("chunks", "data")
+
+    def __init__(self, chunks: tuple[bytes, ...] = ()) -> None:
+        self.chunks = deque(chunks)
+        self.data = b""
+
+    def read(self) -> bytes:
+        """Everything received so far: the unconsumed bytes plus the next chunk, if any."""
+        if self.chunks:
+            self.data += self.chunks.popleft()
+        return self.data
+
+
+def _cut_short(ctx: SecurityContext, missing: int) -> SspiError:
+    side, peer = ("client", "server") if ctx.role is Role.CLIENT else ("server", "client")
+    return error_for_status(
+        S.SEC_E_INCOMPLETE_MESSAGE,
+        f"handshake: the {side} needs {missing or 'more'} more bytes but the {peer} sent no more "
+        "(a token cut short?)",
+    )
+
+
+async def _receive(ctx: SecurityContext, wire: _Wire) -> StepOutcome | None:
+    """Read the next chunk and step ``ctx`` on everything unconsumed; ``None`` while the step
+    answers ``SEC_E_INCOMPLETE_MESSAGE`` and more chunks are on their way (T4)."""
+    outcome = await ctx.step(wire.read())
+    if outcome.incomplete:
+        if not wire.chunks:
+            raise _cut_short(ctx, outcome.missing)
+        return None
+    wire.data = outcome.extra  # T6: bytes after the step's records wait for the next step
+    return outcome
+
+
+async def _post_handshake(client: SecurityContext, wire: _Wire) -> None:
+    """Bytes that reach a complete client (TLS 1.3 session tickets) are application records:
+    DecryptMessage, then the follow-up step after ``SEC_I_RENEGOTIATE`` (M2)."""
+    decrypted = client.decrypt(wire.read())
+    if decrypted.status == S.SEC_E_INCOMPLETE_MESSAGE:
+        if not wire.chunks:
+            raise _cut_short(client, decrypted.missing)
+        return
+    wire.data = decrypted.extra
+    if decrypted.status == S.SEC_I_RENEGOTIATE:
+        await client.step(None)
+
+
 async def handshake(
     client: SecurityContext, server: SecurityContext, *, max_steps: int = 64
 ) -> None:
     """Run a complete in-memory handshake between ``client`` and ``server``.
 
+    The tokens travel as a byte stream would carry them: each step's
+    :attr:`StepOutcome.chunks` are delivered one at a time, so after a fault plan's ``split``
+    (SPEC §9) the peer answers ``SEC_E_INCOMPLETE_MESSAGE`` until the rest arrives, and bytes a
+    step leaves unconsumed (EXTRA, T6) are kept for the next. Without a split every token is one
+    chunk, as before.
+
+    Args:
+        max_steps: the most handshake steps (answers other than ``SEC_E_INCOMPLETE_MESSAGE``)
+            both sides together may take.
+
     Raises:
-        SspiError: either side failed (the error of the side that failed first).
+        SspiError: either side failed (the error of the side that failed first);
+            ``IncompleteMessageError`` when a side needs more bytes than its peer sent (a
+            truncated token); a plain ``SspiError`` when the handshake stalls or takes more than
+            ``max_steps`` steps.
     """
     if client.role is not Role.CLIENT or server.role is not Role.SERVER:
         raise ValueError(
             "handshake(client, server) needs a client context and a server context, in that order"
         )
-    to_server = (await client.step(None)).token
-    for _ in range(max_steps):
-        if client.complete and server.complete:
-            return
-        if to_server or not server.complete:
-            outcome = await server.step(to_server)
-            to_client = outcome.token
-        else:
-            to_client = b""
-        to_server = b""
-        if to_client or not client.complete:
-            if client.complete and to_client:
-                # Post-handshake bytes (a ticket) arrive as application records after completion.
-                decrypted = client.decrypt(to_client)
-                if decrypted.status == S.SEC_I_RENEGOTIATE:
-                    await client.step(None)
-                continue
-            outcome = await client.step(to_client)
-            to_server = outcome.token
-    raise SspiError(f"handshake did not finish within {max_steps} steps")
+    to_server = _Wire((await client.step(None)).chunks)
+    to_client = _Wire()
+    steps = 1
+    while not (
+        client.complete
+        and server.complete
+        and not to_server.chunks
+        and not to_client.chunks
+        and not to_client.data
+    ):
+        if steps > max_steps:
+            raise SspiError(f"handshake did not finish within {max_steps} steps")
+        progressed = False
+        if to_server.chunks or (to_server.data and not server.complete):
+            outcome = await _receive(server, to_server)
+            if outcome is not None:
+                to_client.chunks.extend(outcome.chunks)
+                steps += 1
+            progressed = True
+        if to_client.chunks or to_client.data:
+            if client.complete:
+                await _post_handshake(client, to_client)
+            else:
+                outcome = await _receive(client, to_client)
+                if outcome is not None:
+                    to_server.chunks.extend(outcome.chunks)
+                    steps += 1
+            progressed = True
+        if not progressed:
+            waiting = "client" if not client.complete else "server"
+            raise SspiError(f"handshake stalled: nothing is on its way to the {waiting}")
