@@ -3,8 +3,9 @@
 Commands:
 
 * ``sspi-async demo [--package schannel|simtls] [--tls 1.3|1.2] [--rounds N] [--alpn h2,http/1.1]
-  [--json]`` — a client and a server through the async SSPI API in one process, every call
-  reported (default: Schannel, TLS 1.3, ephemeral certificates).
+  [--json] [--trace FILE] [--mermaid FILE] [--svg FILE] [--faults FILE]`` — a client and a server
+  through the async SSPI API in one process, every call reported (default: Schannel, TLS 1.3,
+  ephemeral certificates); optionally traced (JSON Lines, Mermaid, SVG) and under a fault plan.
 * ``sspi-async serve [--port P] [--cert PEM --key PEM] [--once]`` — a TLS echo server over TCP
   through the emulator (Schannel, ``SspiTLSStream``).
 * ``sspi-async connect HOST:PORT [--cafile PEM] [--send TEXT]`` — a TLS client through the
@@ -36,7 +37,7 @@ from typing import Any, NoReturn
 
 import anyio
 
-from sspi_async import ConfigurationError, SspiError, __version__
+from sspi_async import ConfigurationError, SspiError, TraceEvent, __version__
 
 from ._bench import BENCHMARKS, add_benchmarks, run_benchmark
 from ._demo import (
@@ -52,7 +53,14 @@ from ._demo import (
 )
 from ._packages import format_packages, package_records
 from ._tls import ConnectOptions, ServeOptions, connect, serve
-from ._trace import add_trace_command, run_trace
+from ._trace import (
+    TraceOutputError,
+    add_demo_trace_options,
+    add_trace_command,
+    load_fault_plan,
+    run_trace,
+    write_trace_outputs,
+)
 
 __all__ = ("main",)
 
@@ -172,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--json", action="store_true", help="print one JSON object per line instead of text"
     )
+    add_demo_trace_options(demo)
 
     _add_serve(commands)
     _add_connect(commands)
@@ -299,15 +308,42 @@ def _print(text: str) -> None:
 def _cmd_demo(args: argparse.Namespace) -> int:
     try:
         package = resolve_package(args.package)
-    except UnavailablePackageError as exc:
+        faults = None if args.faults is None else load_fault_plan(args.faults)
+    except (UnavailablePackageError, TraceOutputError) as exc:
         raise UsageError(f"{PROG} demo: error: {exc}") from None
 
     def emit(event: DemoEvent) -> None:
         _print(json.dumps(event.record()) if args.json else event.text)
 
-    options = DemoOptions(package=package, rounds=args.rounds, alpn=args.alpn, tls=args.tls)
-    asyncio.run(run_demo(options, emit))
-    return 0
+    outputs = {"trace": args.trace, "mermaid": args.mermaid, "svg": args.svg}
+    trace = any(path is not None for path in outputs.values())
+    options = DemoOptions(
+        package=package,
+        rounds=args.rounds,
+        alpn=args.alpn,
+        tls=args.tls,
+        faults=faults,
+        trace=trace,
+    )
+
+    unwritten: list[str] = []
+
+    def write(events: list[TraceEvent]) -> None:
+        # Also after a failed call (the trace shows what the fault plan did), so a write error
+        # must not replace the run's own error: it is reported, then the run's error, if any.
+        try:
+            written = write_trace_outputs(events, **outputs)
+        except TraceOutputError as exc:
+            unwritten.append(str(exc))
+            print(f"{PROG} demo: error: {exc}", file=sys.stderr)
+            return
+        for kind, path in written:
+            text = f"{'':<8}{kind}: {len(events)} events written to {path}"
+            data = {"format": kind, "path": str(path), "events": len(events)}
+            emit(DemoEvent("trace", text, data))
+
+    asyncio.run(run_demo(options, emit, write if trace else None))
+    return EXIT_USAGE if unwritten else 0
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

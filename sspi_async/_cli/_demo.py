@@ -10,7 +10,9 @@ message each way (``EncryptMessage``/``DecryptMessage`` sized from ``SECPKG_ATTR
 and the clean-up calls.
 
 The run produces :class:`DemoEvent` objects; the command prints each one as a text line or as one
-JSON object per line (``--json``).
+JSON object per line (``--json``). With ``DemoOptions.trace`` the emulator records a trace (SPEC
+§9), handed to ``run_demo``'s ``trace_sink`` once the emulator shut down — also when a call failed,
+so a fault plan's effect can be looked at; with ``DemoOptions.faults`` the run is under that plan.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sspi_async import Emulator, SimTLSCred, SspiAsyncContext
+from sspi_async import (
+    Emulator,
+    EmulatorSettings,
+    FaultPlan,
+    SimTLSCred,
+    SspiAsyncContext,
+    TraceEvent,
+)
 from sspi_async.sspi import (
     ASC_REQ_ALLOCATE_MEMORY,
     ASC_REQ_CONFIDENTIALITY,
@@ -174,12 +183,16 @@ class DemoOptions:
         rounds: SimTLS handshake round trips (1 = TLS 1.3 shape, 2 = TLS 1.2 shape, up to 8).
         alpn: protocols the client offers and the server prefers, in order; empty = no ALPN.
         tls: Schannel: the TLS version both sides enable, ``"1.3"`` or ``"1.2"``.
+        faults: the fault plan the emulator runs under (SPEC §9), or ``None``.
+        trace: record a trace (SPEC §9) for ``run_demo``'s ``trace_sink``.
     """
 
     package: str = "Schannel"
     rounds: int = 1
     tls: str = DEFAULT_TLS
     alpn: tuple[str, ...] = DEFAULT_ALPN
+    faults: FaultPlan | None = None
+    trace: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +216,7 @@ class DemoEvent:
 
 
 Emit = Callable[[DemoEvent], None]
+TraceSink = Callable[[list[TraceEvent]], None]
 _Queue = Callable[[SspiAsyncContext], Awaitable[int]]
 
 
@@ -589,13 +603,24 @@ def _exchange(sender: _Side, receiver: _Side, plaintext: bytes) -> DemoEvent:
     return DemoEvent("message", text, data)
 
 
-async def run_demo(options: DemoOptions, emit: Emit) -> None:
-    """Run the whole demo in a fresh :class:`~sspi_async.Emulator`, reporting through ``emit``.
+async def run_demo(options: DemoOptions, emit: Emit, trace_sink: TraceSink | None = None) -> None:
+    """Run the whole demo in a fresh :class:`~sspi_async.Emulator`, reporting through ``emit``;
+    with ``options.trace``, ``trace_sink`` gets the trace after the emulator shut down (even when
+    a call failed).
 
     Raises:
         DemoError: a call failed; the emulator's shutdown releases what was acquired.
     """
-    async with Emulator():
+    emulator = Emulator(EmulatorSettings(faults=options.faults, trace=options.trace))
+    try:
+        await _run(options, emit, emulator)
+    finally:
+        if trace_sink is not None and options.trace:
+            trace_sink(emulator.trace_events())
+
+
+async def _run(options: DemoOptions, emit: Emit, emulator: Emulator) -> None:
+    async with emulator:
         client, server = _Side("client", emit), _Side("server", emit)
         await client.open()
         await server.open()
