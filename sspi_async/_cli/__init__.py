@@ -342,7 +342,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             data = {"format": kind, "path": str(path), "events": len(events)}
             emit(DemoEvent("trace", text, data))
 
-    asyncio.run(run_demo(options, emit, write if trace else None))
+    asyncio.run(run_demo(options, emit, write) if trace else run_demo(options, emit))
     return EXIT_USAGE if unwritten else 0
 
 
