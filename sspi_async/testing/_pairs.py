@@ -16,15 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .._api._objects import Credentials, SecurityContext, acquire_credentials
+from .._api._objects import Credentials, SecurityContext, acquire_credentials, handshake
 from .._core._config import SimTLSCred
 from .._core._emulator import Emulator, current_emulator
 from .._core._schannel_cred import SchannelCred
-from .._errors import SspiError
 from .._flags import SCHANNEL_NAME
-from .._status import SecurityStatus
 
-__all__ = ("Connection", "ContextPair", "drive_handshake")
+__all__ = ("Connection", "ContextPair")
 
 #: The shared secret of the SimTLS pair (SimTLS proves both sides know it; it protects nothing).
 SIMTLS_TEST_SECRET = "sspi-async test secret"
@@ -165,7 +163,9 @@ class ContextPair:
         server_flags: int | None = None,
     ) -> Connection:
         """Run a complete in-memory handshake between new contexts (arguments as
-        :meth:`contexts`).
+        :meth:`contexts`) with :func:`sspi_async.handshake`: tokens are passed chunk by chunk
+        (a fault plan's ``split``), and the client reads the server's post-handshake records
+        (TLS 1.3 session tickets), so the next record either side sends is application data.
 
         Raises:
             SspiError: either side failed (the error of the side that failed first).
@@ -173,7 +173,7 @@ class ContextPair:
         client, server = self.contexts(
             target=target, alpn=alpn, client_flags=client_flags, server_flags=server_flags
         )
-        await drive_handshake(client, server)
+        await handshake(client, server)
         return Connection(client, server)
 
     async def aclose(self) -> None:
@@ -205,34 +205,3 @@ async def _free_credentials(credentials: Credentials) -> None:
     if credentials.emulator.closed:
         credentials.emulator.engine.free_credentials(credentials.handle)
     await credentials.aclose()
-
-
-async def drive_handshake(
-    client: SecurityContext, server: SecurityContext, *, max_steps: int = 64
-) -> None:
-    """Pass the tokens of ``client`` and ``server`` to each other until both are complete, then
-    let the client read every post-handshake record the server sent with its last token (TLS 1.3
-    session tickets: each ``DecryptMessage`` returns ``SEC_I_RENEGOTIATE`` and is followed by an
-    ``InitializeSecurityContext`` with no input, M2), so the next record either side sends is
-    the first application record.
-
-    Raises:
-        SspiError: either side failed, or the handshake took more than ``max_steps`` rounds.
-    """
-    to_server = (await client.step(None)).token
-    for _ in range(max_steps):
-        if client.complete and server.complete:
-            return
-        to_client = b""
-        if to_server or not server.complete:
-            to_client = (await server.step(to_server)).token
-        to_server = b""
-        if not client.complete:
-            to_server = (await client.step(to_client)).token
-            continue
-        while to_client:  # after completion: post-handshake records (tickets)
-            record = client.decrypt(to_client)
-            if record.status == SecurityStatus.SEC_I_RENEGOTIATE:
-                await client.step(None)
-            to_client = record.extra
-    raise SspiError(f"the handshake did not finish within {max_steps} rounds")
