@@ -579,5 +579,10 @@ async def handshake(
                     steps += 1
             progressed = True
         if not progressed:
-            waiting = "client" if not client.complete else "server"
-            raise SspiError(f"handshake stalled: nothing is on its way to the {waiting}")
+            waiting = [
+                name for name, ctx in (("client", client), ("server", server)) if not ctx.complete
+            ]
+            raise SspiError(
+                "handshake stalled: no bytes are on their way and the "
+                f"{' and the '.join(waiting)} {'is' if len(waiting) == 1 else 'are'} not complete"
+            )

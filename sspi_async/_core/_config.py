@@ -79,7 +79,11 @@ class EmulatorSettings(_Model):
         if isinstance(value, (str, bytes)):
             return FaultPlan.from_json(value)
         if isinstance(value, os.PathLike):
-            return FaultPlan.load(os.fspath(value))
+            try:
+                return FaultPlan.load(os.fspath(value))
+            except FaultPlanError as exc:
+                # Not spliced into the settings' locations: the message keeps the file's name.
+                raise FaultPlanError(str(exc)) from exc
         if isinstance(value, dict):
             return FaultPlan.from_data(value)
         return value

@@ -4,9 +4,15 @@ The emulator delays a call's work for simulated LSA latency and for fault-plan `
 :class:`DelayScheduler` runs such work after ``delay * time_scale`` seconds of event-loop time
 (``loop.call_later``). With ``time_scale == 0`` nothing waits, yet the order is kept: the scheduler
 keeps a *virtual clock* and runs delayed work in order of virtual due time (ties: first scheduled,
-first run), one item per event-loop iteration, so that what an item schedules with ``call_soon``
-(a notify callback, the next call's work) runs before the next delayed item — as it would with
+first run), one item at a time and only when the event loop has nothing else ready to run, so
+that what is already scheduled with ``call_soon`` (an undelayed call's work, a notify callback,
+the next call an item's callback queues) runs before the next delayed item — as it would with
 real time, where it comes long before the next timer expires.
+
+"Nothing else ready" is read from the loop's queue of ready callbacks (``loop._ready``, an
+attribute of asyncio's own loops, not public API). On a loop without it (uvloop), or when other
+callbacks keep coming for :data:`MAX_DEFERRALS` turns in a row (a task that never waits), the
+next item runs anyway: one item per loop iteration, still in due order.
 
 The virtual clock only moves forward, to the due time of the item being run: work scheduled while
 an item runs is due ``delay`` after *that* item's due time, as in real time.
@@ -19,7 +25,11 @@ import heapq
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ("DelayScheduler", "VirtualHandle")
+__all__ = ("MAX_DEFERRALS", "DelayScheduler", "VirtualHandle")
+
+#: How many loop iterations in a row the virtual clock yields to other ready callbacks before it
+#: runs its next item regardless (so a busy loop cannot starve delayed work).
+MAX_DEFERRALS = 64
 
 
 class VirtualHandle:
@@ -54,7 +64,7 @@ class DelayScheduler:
             of the delays (see the module docstring).
     """
 
-    __slots__ = ("_heap", "_now", "_pumping", "_seq", "time_scale")
+    __slots__ = ("_deferrals", "_heap", "_now", "_pumping", "_seq", "time_scale")
 
     def __init__(self, time_scale: float = 1.0) -> None:
         if isinstance(time_scale, bool) or not isinstance(time_scale, (int, float)):
@@ -66,6 +76,7 @@ class DelayScheduler:
         self._now = 0.0
         self._seq = 0
         self._pumping = False
+        self._deferrals = 0
 
     @property
     def virtual_time(self) -> float:
@@ -100,22 +111,31 @@ class DelayScheduler:
         return handle
 
     def _pump(self) -> None:
-        """Run the earliest virtual item, then come back in a later loop iteration if more wait.
+        """Run the earliest virtual item once the loop has nothing else ready, then come back in
+        a later loop iteration if more wait.
 
-        The next pump is queued *after* the item ran, so that what the item queued with
-        ``call_soon`` runs first; ``finally`` keeps the others going when it raises.
+        Cancelled items at the front are dropped first. The next pump is queued *after* the item
+        ran, so that what the item queued with ``call_soon`` runs first; ``finally`` keeps the
+        others going when it raises.
         """
-        while self._heap:
-            due, _, handle = heapq.heappop(self._heap)
-            if handle.cancelled():
-                continue
-            self._now = max(self._now, due)
-            try:
-                handle._run()
-            finally:
-                if self._heap:
-                    asyncio.get_running_loop().call_soon(self._pump)
-                else:
-                    self._pumping = False
+        heap = self._heap
+        while heap and heap[0][2].cancelled():
+            heapq.heappop(heap)
+        if not heap:
+            self._pumping = False
             return
-        self._pumping = False
+        loop = asyncio.get_running_loop()
+        if self._deferrals < MAX_DEFERRALS and getattr(loop, "_ready", None):
+            self._deferrals += 1  # real time would run what is ready before any timer
+            loop.call_soon(self._pump)
+            return
+        self._deferrals = 0
+        due, _, handle = heapq.heappop(heap)
+        self._now = max(self._now, due)
+        try:
+            handle._run()
+        finally:
+            if heap:
+                loop.call_soon(self._pump)
+            else:
+                self._pumping = False

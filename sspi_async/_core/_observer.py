@@ -72,12 +72,13 @@ class CallObserver:
     def on_output(info: CallInfo, result: StepResult) -> StepResult:
         """Between the package step and writing the out-parameters: the step's output token after
         the call's token faults (corrupt, truncate; a split keeps the bytes, and its chunks are in
-        ``info.token_chunks``). Returns ``result`` itself when there is nothing to do."""
+        ``info.token_chunks``, left ``None`` when the token did not need cutting). Returns
+        ``result`` itself when there is nothing to do."""
         decision = info.decision
         if decision is None or not decision.token_faults:
             return result
         chunks = decision.transform_token(result.output)
-        info.token_chunks = chunks
+        info.token_chunks = chunks if len(chunks) > 1 else None
         return dataclasses.replace(result, output=b"".join(chunks))
 
     def on_complete(self, info: CallInfo, status: int) -> None:
