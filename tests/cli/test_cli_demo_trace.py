@@ -243,26 +243,22 @@ def test_console_script_demo_then_trace_render(tmp_path: Path) -> None:
     if script is None:
         pytest.skip(f"the sspi-async console script is not installed in {bindir}")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    demo = subprocess.run(
-        [str(script), "demo", "--trace", "t.jsonl", "--mermaid", "t.mmd", "--svg", "t.svg"],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        cwd=tmp_path,
-        env=env,
-        check=False,
-    )
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(script), *argv],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            cwd=tmp_path,
+            env=env,
+            check=False,
+        )
+
+    demo = run("demo", "--trace", "t.jsonl", "--mermaid", "t.mmd", "--svg", "t.svg")
     assert demo.returncode == 0, demo.stderr
     assert demo.stderr == ""
-    render = subprocess.run(
-        [str(script), "trace", "render", "t.jsonl"],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        cwd=tmp_path,
-        env=env,
-        check=False,
-    )
+    render = run("trace", "render", "t.jsonl")
     assert render.returncode == 0, render.stderr
     assert render.stdout == (tmp_path / "t.mmd").read_text()
     assert render.stdout.startswith("sequenceDiagram\n")
