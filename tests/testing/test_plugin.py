@@ -48,8 +48,11 @@ def user_project(pytester: pytest.Pytester, tests: str, ini: str = USER_INI) -> 
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    """Run the user's suite in a subprocess with ``-rA`` (every outcome listed)."""
-    return pytester.runpytest_subprocess("-rA", "-vv", *args, timeout=120)
+    """Run the user's suite in a subprocess with ``-rA`` (every outcome listed), without
+    hypothesis' plugin (a second to import, and nothing the user tests here use)."""
+    return pytester.runpytest_subprocess(
+        "-rA", "-vv", "-p", "no:hypothesispytest", *args, timeout=120
+    )
 
 
 def outcome_lines(result: pytest.RunResult) -> dict[str, str]:
