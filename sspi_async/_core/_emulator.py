@@ -152,6 +152,9 @@ class Emulator:
     Use it as ``async with Emulator(EmulatorSettings(...)) as emu:`` — inside the block the flat
     facade (``sspi_async.sspi``) uses this emulator in this task and the tasks it starts; on exit it
     shuts down (A15). Keyword arguments are accepted as a shortcut for settings fields.
+
+    Fault plans and traces (SPEC §9): :meth:`set_fault_plan` / :attr:`fault_plan`,
+    :meth:`trace_events` / :meth:`write_trace` (with ``EmulatorSettings(trace=True)``).
     """
 
     def __init__(self, settings: EmulatorSettings | None = None, **fields: Any) -> None:
@@ -269,7 +272,8 @@ class Emulator:
         """Apply ``plan`` to the calls queued from now on (``None``: no faults).
 
         Rule counters (``nth``) and random draws start afresh with the new plan; calls already
-        queued keep what the old plan decided for them.
+        queued keep what the old plan decided for them. ``settings.faults`` stays the plan the
+        emulator started with; :attr:`fault_plan` is the one in force.
 
         Raises:
             TypeError: ``plan`` is not a :class:`~sspi_async.FaultPlan` (validate data with
