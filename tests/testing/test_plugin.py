@@ -25,6 +25,9 @@ filterwarnings = error
 addopts = --strict-markers --strict-config -p no:cacheprovider
 """
 
+#: A project without pytest-asyncio (run with -p no:asyncio): no asyncio_* options.
+NO_ASYNCIO_INI = "[pytest]\nfilterwarnings = error\naddopts = --strict-markers\n"
+
 #: The imports every user test file starts with.
 HEADER = """
 import asyncio
@@ -64,6 +67,14 @@ def outcome_lines(result: pytest.RunResult) -> dict[str, str]:
                 name = line.split("::", 1)[1].split(" ", 1)[0]
                 lines[name] = lines.get(name, "") + line + "\n"
     return lines
+
+
+def error_without_pytest_asyncio(pytester: pytest.Pytester, test: str, *, passed: int) -> str:
+    """Run with pytest-asyncio disabled; ``passed`` tests pass and ``test`` alone errors: its
+    summary line."""
+    result = run(pytester, "-p", "no:asyncio")
+    result.assert_outcomes(passed=passed, errors=1)
+    return outcome_lines(result)[test]
 
 
 # --------------------------------------------------------------------------- fixtures that pass
@@ -162,29 +173,25 @@ def test_strict_mode_and_anyio_without_pytest_asyncio(pytester: pytest.Pytester)
     )
     run(pytester).assert_outcomes(passed=1)
 
-    pytester.makeini("[pytest]\nfilterwarnings = error\naddopts = --strict-markers\n")
-    pytester.makepyfile(
-        test_user=HEADER
-        + textwrap.dedent(
-            """
-            @pytest.fixture
-            def anyio_backend():
-                return "asyncio"
+    user_project(
+        pytester,
+        """
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
 
-            @pytest.mark.anyio
-            async def test_on_anyio(schannel_pair):
-                assert current_emulator() is schannel_pair.emulator
-                conn = await schannel_pair.handshake()
-                assert conn.client_to_server(b"x") == b"x"
+        @pytest.mark.anyio
+        async def test_on_anyio(schannel_pair):
+            assert current_emulator() is schannel_pair.emulator
+            conn = await schannel_pair.handshake()
+            assert conn.client_to_server(b"x") == b"x"
 
-            def test_sync_asks_for_async_fixture(simtls_pair):
-                pass
-            """
-        )
+        def test_sync_asks_for_async_fixture(simtls_pair):
+            pass
+        """,
+        ini=NO_ASYNCIO_INI,
     )
-    result = run(pytester, "-p", "no:asyncio")
-    result.assert_outcomes(passed=1, errors=1)
-    message = outcome_lines(result)["test_sync_asks_for_async_fixture"]
+    message = error_without_pytest_asyncio(pytester, "test_sync_asks_for_async_fixture", passed=1)
     assert "sspi_async's fixture 'sspi_emulator' is async" in message
     assert "pytest-asyncio is installed but disabled (-p no:asyncio)" in message
 
@@ -199,25 +206,21 @@ def test_without_pytest_asyncio_installed(
     blocker = pytester.mkpydir("blocked/pytest_asyncio")
     (blocker / "__init__.py").write_text("raise ImportError('pytest-asyncio is not installed')\n")
     monkeypatch.setenv("PYTHONPATH", str(blocker.parent))
-    pytester.makeini("[pytest]\nfilterwarnings = error\naddopts = --strict-markers\n")
-    pytester.makepyfile(
-        test_user=HEADER
-        + textwrap.dedent(
-            """
-            def test_pki(tls_pki):
-                assert tls_pki.server.certificate
+    user_project(
+        pytester,
+        """
+        def test_pki(tls_pki):
+            assert tls_pki.server.certificate
 
-            def test_plain():
-                pass
+        def test_plain():
+            pass
 
-            def test_needs_the_emulator(sspi_emulator):
-                pass
-            """
-        )
+        def test_needs_the_emulator(sspi_emulator):
+            pass
+        """,
+        ini=NO_ASYNCIO_INI,
     )
-    result = run(pytester, "-p", "no:asyncio")
-    result.assert_outcomes(passed=2, errors=1)
-    message = outcome_lines(result)["test_needs_the_emulator"]
+    message = error_without_pytest_asyncio(pytester, "test_needs_the_emulator", passed=2)
     assert "pytest-asyncio is not installed" in message
     assert "pip install pytest-asyncio" in message
 
