@@ -114,8 +114,8 @@ async def test_R21_failures_leave_the_COM_impersonation_in_force() -> None:
 
         async def body() -> None:
             assert CoImpersonateClient() == S_OK
-            for handle in (CtxtHandle(7, 7), anonymous.server.handle, incomplete.handle):
-                seen.append((ImpersonateSecurityContext(handle), current_token().user))
+            handles = (CtxtHandle(7, 7), anonymous.server.handle, incomplete.handle)
+            seen.extend((ImpersonateSecurityContext(h), current_token().user) for h in handles)
 
         await _in_com_call(body)
     async with simtls_pair("carol", settings=EmulatorSettings(profile="kernel")) as kernel:
@@ -244,7 +244,11 @@ async def test_R26_COM_revert_over_an_SSPI_impersonation_restores_the_COM_saved_
     assert seen == ["carol", "dave"]
     (warning,) = [e for e in logs if e["event"] == "com.impersonation.mixed_revert"]
     assert warning["log_level"] == "warning"
-    assert (warning["by"], warning["ended"], warning["restored"]) == ("RevertToSelf", "carol", "dave")
+    assert (warning["by"], warning["ended"], warning["restored"]) == (
+        "RevertToSelf",
+        "carol",
+        "dave",
+    )
 
 
 @pytest.mark.parametrize("nesting", ["apartment", "traditional"])
