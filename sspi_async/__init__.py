@@ -33,7 +33,7 @@ from ._core._faults import (
     StallAction,
     TruncateAction,
 )
-from ._core._impersonation import current_token, process_token, set_process_token
+from ._core._impersonation import call_as, current_token, process_token, run_as, set_process_token
 from ._core._registry import register_package
 from ._core._schannel_cred import SchannelCred
 from ._core._trace import TraceEvent, TraceFormatError, load_trace
@@ -94,6 +94,7 @@ __all__ = (
     "TruncateAction",
     "__version__",
     "acquire_credentials",
+    "call_as",
     "current_emulator",
     "current_token",
     "handshake",
@@ -103,5 +104,6 @@ __all__ = (
     "render_mermaid",
     "render_svg",
     "render_text",
+    "run_as",
     "set_process_token",
 )

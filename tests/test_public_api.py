@@ -10,6 +10,7 @@ import pytest
 
 PUBLIC_MODULES = [
     "sspi_async",
+    "sspi_async.com",
     "sspi_async.sspi",
     "sspi_async.testing",
     "sspi_async.packages",
@@ -62,8 +63,32 @@ def test_sspi_async_exports_the_pythonic_api() -> None:
         "process_token",
         "handshake",
         "register_package",
+        "run_as",
+        "call_as",
     ):
         assert name in sspi_async.__all__
+
+
+def test_sspi_async_com_exports_the_COM_emulation() -> None:
+    """SPEC §7 / issue 4: the names a COM server and its tests import from sspi_async.com."""
+    import sspi_async.com as com
+
+    for name in (
+        "Runtime",
+        "ComObject",
+        "ServerCallObject",
+        "IServerSecurity",
+        "ISynchronize",
+        "ICancelMethodCalls",
+        "CoGetCallContext",
+        "CoImpersonateClient",
+        "CoRevertToSelf",
+        "Securable",
+        "HResult",
+        "RPC_E_CALL_COMPLETE",
+        "run_as",
+    ):
+        assert name in com.__all__
 
 
 def test_sspi_async_exports_fault_plans_and_traces() -> None:

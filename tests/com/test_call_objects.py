@@ -50,7 +50,7 @@ from tests.com.helpers import ALICE, FnServer, begin, serve, wait_for
 # ------------------------------------------------------------------------------------ R18
 
 
-async def test_R18_std_event_auto_resets_and_polls() -> None:
+async def test_I12_R18_std_event_auto_resets_and_polls() -> None:
     """R18: Wait(0) polls; Signal → S_OK (again too); a successful Wait resets a StdEvent;
     Reset → S_OK; a bad time-out is E_INVALIDARG."""
     sync = ISynchronize()
@@ -128,7 +128,7 @@ async def test_R18_wait_in_an_STA_dispatches_incoming_calls() -> None:
 # ------------------------------------------------------------------------------------ R19
 
 
-async def test_R19_begin_while_pending_finish_without_call_and_finish_waits() -> None:
+async def test_I12_R19_begin_while_pending_finish_without_call_and_finish_waits() -> None:
     """R19: Finish_ with no call → RPC_E_CALL_COMPLETE; Begin_ while a call is pending or
     replied-but-unfinished → RPC_S_CALLPENDING; Finish_ before Signal waits for it; the call
     object is reusable; Begin_Job/Finish_Job name the same calls."""
@@ -239,7 +239,7 @@ async def test_R19_a_call_object_may_be_released_without_Finish() -> None:
 # ------------------------------------------------------------------------------------ R20
 
 
-async def test_R20_cancel_codes_and_the_context_survives_a_cancel() -> None:
+async def test_I12_R20_cancel_codes_and_the_context_survives_a_cancel() -> None:
     """R20: Cancel/TestCancel with no call → RPC_E_CALL_COMPLETE; Cancel(0) → S_OK and the
     server's TestCancel → RPC_E_CALL_CANCELED, but the server can still impersonate (cancel does
     not close the call context); a second Cancel → RPC_E_CALL_CANCELED; Begin_ → CALLPENDING

@@ -144,7 +144,7 @@ async def test_R16_static_cloaking_set_by_SetBlanket_captures_at_that_moment() -
         assert _user(await ch.call(BOB, impersonate=False)) == "carol"
 
 
-async def test_R16_dynamic_cloaking_presents_the_thread_token_of_every_call() -> None:
+async def test_I13_R16_dynamic_cloaking_presents_the_thread_token_of_every_call() -> None:
     """R16 rows 6, 7: dynamic cloaking re-reads the thread token on each call."""
     async with Runtime() as rt:
         ch = await chain(rt, capabilities=EOAC_DYNAMIC_CLOAKING)
@@ -153,7 +153,7 @@ async def test_R16_dynamic_cloaking_presents_the_thread_token_of_every_call() ->
         assert _user(await ch.call(ALICE, impersonate=False)) == P
 
 
-async def test_R17_both_flags_or_cloaking_with_Schannel_is_E_INVALIDARG() -> None:
+async def test_I13_R17_both_flags_or_cloaking_with_Schannel_is_E_INVALIDARG() -> None:
     """R17: CoInitializeSecurity and SetBlanket refuse both cloaking flags, or any cloaking flag
     with Schannel, with E_INVALIDARG and change nothing; proxy() raises for such a blanket."""
     both = EOAC_STATIC_CLOAKING | EOAC_DYNAMIC_CLOAKING

@@ -145,7 +145,7 @@ async def test_I8_impersonate_after_signal_fails_in_every_task_documented_style(
     assert seen == [(E_FAIL, P.user), (E_FAIL, P.user), (RPC_E_CALL_COMPLETE, None)]
 
 
-async def test_I9_impersonation_before_signal_ends_at_the_first_revert() -> None:
+async def test_I9_R7_impersonation_before_signal_ends_at_the_first_revert() -> None:
     """I9/R7: after Signal the client token stays until RevertToSelf — whichever comes first —
     and cannot be taken again."""
     seen: list[object] = []
