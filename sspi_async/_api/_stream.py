@@ -177,11 +177,18 @@ async def _step(transport: ByteStream, ctx: SecurityContext, data: bytes | None)
         raise
 
 
+async def _send_chunks(transport: ByteStream, outcome: StepOutcome) -> None:
+    """Send a step's token as the separate writes ``outcome.chunks`` lists: one, unless a fault
+    plan split it (SPEC §9), so the peer receives it in pieces."""
+    for chunk in outcome.chunks:
+        await transport.send(chunk)
+
+
 async def _handshake(transport: ByteStream, ctx: SecurityContext) -> bytes:
     """Run the handshake; return the bytes received after it (the first ciphertext)."""
     pending, wanted = b"", 1
     if ctx.role is Role.CLIENT:
-        await transport.send((await _step(transport, ctx, None)).token)
+        await _send_chunks(transport, await _step(transport, ctx, None))
     while not ctx.complete:
         while len(pending) < wanted:
             try:
@@ -194,8 +201,7 @@ async def _handshake(transport: ByteStream, ctx: SecurityContext) -> bytes:
         if outcome.incomplete:  # T4: read what is missing, retry with everything so far
             wanted = len(pending) + max(outcome.missing, 1)
             continue
-        if outcome.token:
-            await transport.send(outcome.token)
+        await _send_chunks(transport, outcome)
         pending, wanted = outcome.extra, 1  # T6
     return pending
 

@@ -30,6 +30,7 @@ from sspi_async import (
     AuthenticationError,
     Credentials,
     Emulator,
+    FaultPlan,
     MessageAlteredError,
     SimTLSCred,
     SspiError,
@@ -837,3 +838,44 @@ async def test_repr_names_role_package_and_state() -> None:
         assert PACKAGE in repr(server)
         await client.aclose()
         assert "closed" in repr(client)
+
+
+class Recording(Wrapper):
+    """A transport that records every ``send`` it is given."""
+
+    def __init__(self, inner: ByteStream) -> None:
+        super().__init__(inner)
+        self.sent: list[bytes] = []
+
+    async def send(self, item: bytes) -> None:
+        self.sent.append(item)
+        await self.inner.send(item)
+
+
+async def test_split_fault_is_sent_as_separate_writes_and_the_handshake_completes() -> None:
+    """SPEC §9 split on SspiTLSStream: the client's first token, split in three by a fault plan,
+    goes out as three separate transport writes; the server reassembles it (T4) and the stream
+    works."""
+    plan = FaultPlan.model_validate(
+        {"rules": [{"function": "ISC", "nth": 1, "action": {"kind": "split", "parts": 3}}]}
+    )
+    with anyio.fail_after(LIMIT):
+        async with Emulator(faults=plan):
+            ccred, scred = await client_credentials(), await server_credentials()
+            left, right = memory_pair()
+            recording = Recording(left)
+            async with anyio.create_task_group() as group:
+                streams: dict[str, SspiTLSStream] = {}
+
+                async def serve() -> None:
+                    streams["server"] = await SspiTLSStream.wrap_server(right, scred)
+
+                group.start_soon(serve)
+                client = await SspiTLSStream.wrap_client(recording, ccred, SERVER_NAME)
+            first_flight = recording.sent[:3]
+            assert len(first_flight) == 3
+            assert all(first_flight)
+            await client.send(b"ping")
+            assert await streams["server"].receive() == b"ping"
+            await client.aclose()
+            await streams["server"].aclose()
