@@ -37,8 +37,10 @@ __all__ = (
     "ObjectRef",
     "Spawn",
     "Work",
+    "call_in_loop",
     "current_apartment",
     "modal_wait",
+    "running_task",
 )
 
 T = TypeVar("T")
@@ -60,11 +62,24 @@ _current: contextvars.ContextVar[tuple[object, Apartment] | None] = contextvars.
 )
 
 
-def _task() -> asyncio.Task[Any] | None:
+def running_task() -> asyncio.Task[Any] | None:
+    """The running task, or None (a loop callback, or a thread with no running loop)."""
     try:
         return asyncio.current_task()
     except RuntimeError:  # no running loop in this thread
         return None
+
+
+def call_in_loop(loop: asyncio.AbstractEventLoop, fn: Callable[..., None], *args: Any) -> None:
+    """Call ``fn(*args)`` now when ``loop`` runs this thread, else schedule it on ``loop``."""
+    try:
+        here = asyncio.get_running_loop() is loop
+    except RuntimeError:
+        here = False
+    if here:
+        fn(*args)
+    else:
+        loop.call_soon_threadsafe(fn, *args)
 
 
 def current_apartment() -> Apartment | None:
@@ -73,7 +88,7 @@ def current_apartment() -> Apartment | None:
     Owner-checked like the thread token: a child task of an apartment task is in no apartment.
     """
     entry = _current.get()
-    if entry is not None and entry[0] is _task():
+    if entry is not None and entry[0] is running_task():
         return entry[1]
     return None
 
@@ -231,7 +246,7 @@ class STA(Apartment):
             self._waiter.set_result(None)
 
     async def _serve(self) -> None:
-        _current.set((_task(), self))
+        _current.set((running_task(), self))
         await self.pump(None)
 
     async def pump(self, until: asyncio.Future[Any] | None) -> None:
@@ -278,7 +293,7 @@ class MTA(Apartment):
         self._spawn(self._run(work))
 
     async def _run(self, work: Work) -> None:
-        _current.set((_task(), self))
+        _current.set((running_task(), self))
         self._pending.discard(work)
         await _run_work(work)
 

@@ -12,11 +12,10 @@ returned, and its ``ImpersonateClient`` fails (I8).
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import uuid
-from typing import Any
 
+from ._apartment import running_task
 from ._cancel import ICancelMethodCalls
 from ._hresults import HResult, IID_ICancelMethodCalls, IID_IServerSecurity
 from ._server_call import CallBlanket, IServerSecurity, ServerCall
@@ -37,17 +36,10 @@ _call: contextvars.ContextVar[tuple[object, ServerCall] | None] = contextvars.Co
 )
 
 
-def _task() -> asyncio.Task[Any] | None:
-    try:
-        return asyncio.current_task()
-    except RuntimeError:
-        return None
-
-
 def current_call() -> ServerCall | None:
     """The call the running task is dispatching, or None."""
     entry = _call.get()
-    task = _task()
+    task = running_task()
     if entry is not None and task is not None and entry[0] is task:
         return entry[1]
     return None
@@ -55,7 +47,7 @@ def current_call() -> ServerCall | None:
 
 def enter_call(call: ServerCall) -> contextvars.Token[tuple[object, ServerCall] | None]:
     """Mark the running task as dispatching ``call`` (the dispatcher only)."""
-    return _call.set((_task(), call))
+    return _call.set((running_task(), call))
 
 
 def leave_call(token: contextvars.Token[tuple[object, ServerCall] | None]) -> None:

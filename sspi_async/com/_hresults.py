@@ -53,11 +53,15 @@ __all__ = (
 )
 
 
-class HResult(enum.IntEnum):
-    """An HRESULT with its winerror.h name; ``int(h)`` is the unsigned value."""
+class _Named(enum.IntEnum):
+    """An int that prints as its winerror.h name."""
 
     def __str__(self) -> str:
         return self.name
+
+
+class HResult(_Named):
+    """An HRESULT with its winerror.h name; ``int(h)`` is the unsigned value."""
 
     S_OK = 0x00000000
     S_FALSE = 0x00000001
@@ -83,11 +87,8 @@ class HResult(enum.IntEnum):
     CO_E_CANCEL_DISABLED = 0x80010140
 
 
-class Win32Error(enum.IntEnum):
+class Win32Error(_Named):
     """Win32 error codes (winerror.h) returned by the emulated resource functions (R14)."""
-
-    def __str__(self) -> str:
-        return self.name
 
     ERROR_SUCCESS = 0
     ERROR_ACCESS_DENIED = 5

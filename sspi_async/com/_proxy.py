@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .._identity import AccessToken
-from ._apartment import ObjectRef, current_apartment, modal_wait
+from ._apartment import ObjectRef, call_in_loop, current_apartment, modal_wait
 from ._call_state import ClientEvent, ClientState, Refused, client_transition
 from ._cancel import ICancelMethodCalls
 from ._cloaking import ClientBlanket, capture, check_blanket, client_token, presented_identity
@@ -44,14 +44,7 @@ def _replier(loop: asyncio.AbstractEventLoop, fut: asyncio.Future[tuple[Any, ...
             fut.set_result(result)
 
     def reply(result: tuple[Any, ...]) -> None:
-        try:
-            here = asyncio.get_running_loop() is loop
-        except RuntimeError:
-            here = False
-        if here:
-            put(result)
-        else:
-            loop.call_soon_threadsafe(put, result)
+        call_in_loop(loop, put, result)
 
     return reply
 

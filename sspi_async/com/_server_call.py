@@ -44,7 +44,7 @@ from .._core._log import (
     logger,
 )
 from .._identity import AccessToken
-from ._apartment import Apartment
+from ._apartment import Apartment, call_in_loop
 from ._call_state import ServerEvent, ServerState, server_transition
 from ._cancel import ICancelMethodCalls
 from ._errors import ComError
@@ -124,7 +124,7 @@ class ServerCall:
         if enabled():
             logger.info(COM_CALL_SIGNALED, call_id=self.call_id, method=self.method, user=self.user)
         if self.state is ServerState.COMPLETE:
-            self._in_loop(self._completed)
+            call_in_loop(self.loop, self._completed)
 
     def returned(self) -> None:
         """Begin_ (or the synchronous method) returned, raised or was cancelled (R8)."""
@@ -137,16 +137,6 @@ class ServerCall:
     def begin_running(self) -> bool:
         """True until Begin_ (or the synchronous method) returned."""
         return self.state in (ServerState.DISPATCHED, ServerState.SIGNALED)
-
-    def _in_loop(self, fn: Callable[[], None]) -> None:
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self.loop:
-            fn()
-        else:
-            self.loop.call_soon_threadsafe(fn)
 
     def _completed(self) -> None:
         """Both Signal and the return happened: reply, then deal with worker impersonations
