@@ -40,7 +40,12 @@ from . import _bufmap
 from ._attrs import base_attributes, honoured_attributes
 from ._checks import check_int, check_optional, check_out_value
 from ._handle_table import HandleTable
-from ._impersonation import is_impersonating, revert_to_self, set_thread_token
+from ._impersonation import (
+    is_impersonating,
+    privilege_limited,
+    revert_to_self,
+    set_thread_token,
+)
 from ._log import CREDENTIALS_REJECTED, IMPERSONATION_BEGIN, IMPERSONATION_END, enabled, logger
 from ._registry import PackageEntry, RejectedAuthDataError, find_package
 
@@ -566,6 +571,7 @@ class Engine:
         token = self.client_token(entry)
         if token is None or token.level == ImpersonationLevel.SecurityAnonymous:
             return S.SEC_E_NO_IMPERSONATION
+        token = privilege_limited(token)  # R23 → R13: no SeImpersonatePrivilege, IDENTIFY only
         set_thread_token(token)
         if enabled():
             logger.info(

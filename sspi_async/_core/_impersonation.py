@@ -45,11 +45,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, ParamSpec, TypeVar
 
+from .._flags import ImpersonationLevel
 from .._identity import SE_IMPERSONATE_NAME, AccessToken
 
 __all__ = (
@@ -66,6 +68,7 @@ __all__ = (
     "forget_inherited_token",
     "is_impersonating",
     "leave_dispatch",
+    "privilege_limited",
     "process_token",
     "retire",
     "revert_to_self",
@@ -193,6 +196,20 @@ def set_process_token(token: AccessToken) -> None:
             "a process token needs is_process=True; build it with AccessToken(..., is_process=True)"
         )
     _process_token = token
+
+
+def privilege_limited(token: AccessToken) -> AccessToken:
+    """``token`` as a server may hold it (reference R13, R23): a process token without
+    ``SeImpersonatePrivilege`` impersonating another user gets an IDENTIFY token. Impersonation
+    still succeeds; only what the token can open changes."""
+    me = _process_token
+    if (
+        token.level >= ImpersonationLevel.SecurityImpersonation
+        and SE_IMPERSONATE_NAME not in me.privileges
+        and token.user != me.user
+    ):
+        return dataclasses.replace(token, level=ImpersonationLevel.SecurityIdentification)
+    return token
 
 
 def current_token() -> AccessToken:

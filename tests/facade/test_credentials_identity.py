@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from sspi_async import EmulatorSettings, SimTLSCred
+from sspi_async import AccessToken, EmulatorSettings, SimTLSCred, set_process_token
+from sspi_async._identity import SE_IMPERSONATE_NAME
+from sspi_async.com import ERROR_BAD_IMPERSONATION_LEVEL, Securable
 from sspi_async.sspi import (
     ASC_REQ_DELEGATE,
     ASC_RET_IDENTIFY,
@@ -571,6 +573,31 @@ async def test_I3_default_level_is_impersonation() -> None:
         assert status == SEC_E_OK
         assert token is not None
         assert token.level == ImpersonationLevel.SecurityImpersonation
+
+
+async def test_I3_R23_without_SeImpersonatePrivilege_the_client_token_is_identify_only() -> None:
+    """I3 with reference R23/R13: a server whose process token lacks SeImpersonatePrivilege still
+    impersonates (SEC_E_OK) but holds an IDENTIFY token, so opening a resource as the client
+    fails; with the privilege (the default process token) the level is IMPERSONATE."""
+    before = process_token()
+    set_process_token(AccessToken("svc-lowpriv", is_process=True))
+    try:
+        async with open_form("classic") as form:
+            conn = await connected(form)
+            assert ImpersonateSecurityContext(conn.sctx) == SEC_E_OK
+            assert current_token().user == "alice"
+            assert current_token().level == ImpersonationLevel.SecurityIdentification
+            denied, opened = Securable("payroll", {"alice": 1}).open_as_client(1)
+            assert (denied, opened) == (ERROR_BAD_IMPERSONATION_LEVEL, None)
+            assert RevertSecurityContext(conn.sctx) == SEC_E_OK
+    finally:
+        set_process_token(before)
+    assert SE_IMPERSONATE_NAME in process_token().privileges
+    async with open_form("classic") as form:
+        conn = await connected(form)
+        assert ImpersonateSecurityContext(conn.sctx) == SEC_E_OK
+        assert current_token().level == ImpersonationLevel.SecurityImpersonation
+        assert RevertSecurityContext(conn.sctx) == SEC_E_OK
 
 
 async def test_I3_delegate_is_unsupported(form_kind: str) -> None:
