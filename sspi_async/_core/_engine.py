@@ -32,7 +32,7 @@ from .._flags import (
     Role,
 )
 from .._handles import SecHandle
-from .._identity import AccessToken
+from .._identity import ANONYMOUS_LOGON, AccessToken
 from .._status import SEC_SUCCESS, SecurityStatus
 from ..packages import ContextRequest, PackageContext, PackageCredential, PackageError, StepResult
 from ..packages._records import split_records
@@ -52,7 +52,6 @@ from ._registry import PackageEntry, RejectedAuthDataError, find_package
 __all__ = ("ContextEntry", "CredentialEntry", "Engine", "StepJob")
 
 S = SecurityStatus
-_ANONYMOUS_USER = "NT AUTHORITY\\ANONYMOUS LOGON"
 
 
 class CredentialEntry:
@@ -552,7 +551,7 @@ class Engine:
             if not peer.anonymous_token:
                 return None  # Schannel: a token exists only for a mapped certificate (§4.3)
             return AccessToken(
-                _ANONYMOUS_USER, level=ImpersonationLevel.SecurityAnonymous, source=source
+                ANONYMOUS_LOGON, level=ImpersonationLevel.SecurityAnonymous, source=source
             )
         level = (
             ImpersonationLevel.SecurityIdentification
