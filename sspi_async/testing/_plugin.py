@@ -110,6 +110,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for line in _MARKERS:
         config.addinivalue_line("markers", line)
+    # A mistake in our ini options stops the run before any test, as pytest's own do.
+    _ini_number(config, "sspi_shutdown_timeout", float)
+    _ini_number(config, "sspi_trace_max_events", int)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

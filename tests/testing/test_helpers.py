@@ -193,3 +193,21 @@ def test_the_leak_message_lists_and_advises() -> None:
     three = leak_message(["1 credential handle (SimTLS, outbound)", "B", "C"])
     assert "leaked 1 credential handle (SimTLS, outbound), B and C." in three
     assert "FreeCredentialsHandle" in three
+
+
+def test_a_bad_ini_number_stops_the_run() -> None:
+    """sspi_shutdown_timeout / sspi_trace_max_events: a non-number or a negative one is a usage
+    error naming the option (raised from pytest_configure, before any test)."""
+    from sspi_async.testing._plugin import _ini_number
+
+    class Config:
+        def __init__(self, value: str) -> None:
+            self.value = value
+
+        def getini(self, name: str) -> str:
+            return self.value
+
+    assert _ini_number(Config(" 2.5 "), "sspi_shutdown_timeout", float) == 2.5  # type: ignore[arg-type]
+    for bad in ("lots", "-1", "1.5"):
+        with pytest.raises(pytest.UsageError, match=rf"sspi_trace_max_events = '{bad}'"):
+            _ini_number(Config(bad), "sspi_trace_max_events", int)  # type: ignore[arg-type]

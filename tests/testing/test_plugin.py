@@ -258,8 +258,11 @@ async def test_leaks_a_callback_task(sspi_emulator):
     await started.wait()
     sspi.FreeCredentialsHandle(handle)
 
+EMULATORS = []  # an application's long-lived emulators (one garbage-collected lets its threads go)
+
 async def test_leaks_a_crypto_thread(sspi_emulator, tls_pki):
     emulator = Emulator()  # never closed: its crypto worker thread outlives the test
+    EMULATORS.append(emulator)
     cred = await acquire_credentials("Schannel", "inbound", tls_pki.server_cred, emulator=emulator)
     client = await acquire_credentials("Schannel", "outbound", tls_pki.client_cred, emulator=emulator)
     context = client.client_context("localhost")
