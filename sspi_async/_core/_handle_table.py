@@ -24,23 +24,29 @@ __all__ = ("HandleTable",)
 T = TypeVar("T")
 _DELETED = 2**64 - 2  # SEC_DELETED_HANDLE
 _RESERVED = frozenset((INVALID_HANDLE_VALUE, _DELETED, 0))
-_ROUNDS = 4  # four Feistel rounds with a pseudo-random round function: a pseudo-random permutation
+# Three Feistel rounds over a pseudo-random function give a pseudo-random permutation (Luby and
+# Rackoff): enough that one handle says nothing about the next.
+_ROUNDS = 3
 _HALF = 0xFFFFFFFF
 
 
 class _Permutation:
     """A keyed bijection of 64-bit integers (a balanced Feistel network over BLAKE2b)."""
 
-    __slots__ = ("_keys",)
+    __slots__ = ("_rounds",)
 
     def __init__(self) -> None:
-        self._keys = tuple(secrets.token_bytes(16) for _ in range(_ROUNDS))
+        # Keyed once; each use copies the keyed state (half the cost of keying again).
+        self._rounds = tuple(
+            hashlib.blake2b(key=secrets.token_bytes(16), digest_size=4) for _ in range(_ROUNDS)
+        )
 
     def __call__(self, value: int) -> int:
         left, right = value >> 32, value & _HALF
-        for key in self._keys:
-            mixed = hashlib.blake2b(right.to_bytes(4, "little"), key=key, digest_size=4).digest()
-            left, right = right, left ^ int.from_bytes(mixed, "little")
+        for keyed in self._rounds:
+            mixer = keyed.copy()
+            mixer.update(right.to_bytes(4, "little"))
+            left, right = right, left ^ int.from_bytes(mixer.digest(), "little")
         return (left << 32) | right
 
 
