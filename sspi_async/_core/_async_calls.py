@@ -160,7 +160,7 @@ def context_async(
     return emulator.queue(
         actx,
         function,
-        lambda: engine.security_context(
+        lambda: engine.checked_security_context(
             role,
             phCredential,
             phContext,

@@ -328,6 +328,35 @@ class Engine:
         check_optional("pOutput", pOutput, SecBufferDesc)
         check_out_value("pfContextAttr", pfContextAttr)
         check_out_value("ptsExpiry", ptsExpiry)
+        return self.checked_security_context(
+            role,
+            phCredential,
+            phContext,
+            pszTargetName,
+            fContextReq,
+            pInput,
+            phNewContext,
+            pOutput,
+            pfContextAttr,
+            ptsExpiry,
+        )
+
+    def checked_security_context(
+        self,
+        role: Role,
+        phCredential: SecHandle | None,
+        phContext: SecHandle | None,
+        pszTargetName: str | None,
+        fContextReq: int,
+        pInput: SecBufferDesc | None,
+        phNewContext: SecHandle | None,
+        pOutput: SecBufferDesc | None,
+        pfContextAttr: Any,
+        ptsExpiry: Any,
+    ) -> int | StepJob:
+        """:meth:`security_context` for a caller that already made its argument type checks (the
+        queued ``Sspi*SecurityContextAsync`` calls check them at queue time, A4): the hot path
+        does not check every argument twice."""
         if pOutput is None:
             return S.SEC_E_INVALID_TOKEN  # [17]
         allocate = bool(fContextReq & ISC_REQ_ALLOCATE_MEMORY)
