@@ -4,6 +4,8 @@ test_all_attributes)."""
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 import types
 
 import pytest
@@ -116,3 +118,23 @@ def test_sspi_async_exports_fault_plans_and_traces() -> None:
         assert name in sspi_async.__all__
         assert getattr(sspi_async, name).__module__.startswith("sspi_async._core")
     assert issubclass(sspi_async.FaultPlanError, sspi_async.ConfigurationError)
+
+
+def test_importing_the_package_and_the_pytest_plugin_stays_cheap() -> None:
+    """pytest loads the plugin (entry point ``pytest11``) in every run wherever sspi_async is
+    installed: importing ``sspi_async``, ``sspi_async.testing`` and the plugin must not import
+    the emulator's heavy dependencies (PEP 562 lazy names); using a name imports it."""
+    code = (
+        "import sys, sspi_async, sspi_async.testing, sspi_async.testing._plugin\n"
+        "heavy = {'pydantic', 'anyio', 'cryptography', 'sspi_async._core._emulator'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+        "sspi_async.Emulator\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    before, after = result.stdout.splitlines()
+    assert before == "[]"
+    assert "sspi_async._core._emulator" in after
+    assert "pydantic" in after

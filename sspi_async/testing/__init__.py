@@ -16,11 +16,16 @@ see docs/testing.md) builds its fixtures from the classes here: ``ContextPair`` 
 
 from __future__ import annotations
 
-from ._certs import CertificateAuthority, IssuedCertificate
-from ._conformance import check_package
-from ._pairs import Connection, ContextPair
-from ._pki import TlsPki
-from ._plans import FaultPlanInstaller, as_fault_plan
+import importlib
+import typing
+from typing import Any
+
+if typing.TYPE_CHECKING:
+    from ._certs import CertificateAuthority, IssuedCertificate
+    from ._conformance import check_package
+    from ._pairs import Connection, ContextPair
+    from ._pki import TlsPki
+    from ._plans import FaultPlanInstaller, as_fault_plan
 
 __all__ = (
     "CertificateAuthority",
@@ -32,3 +37,30 @@ __all__ = (
     "as_fault_plan",
     "check_package",
 )
+
+#: Where each name lives; imported on first use (PEP 562), like ``sspi_async`` itself, so that
+#: loading the pytest plugin (``sspi_async.testing._plugin``) stays cheap.
+_LAZY: dict[str, str] = {
+    "CertificateAuthority": "._certs",
+    "Connection": "._pairs",
+    "ContextPair": "._pairs",
+    "FaultPlanInstaller": "._plans",
+    "IssuedCertificate": "._certs",
+    "TlsPki": "._pki",
+    "as_fault_plan": "._plans",
+    "check_package": "._conformance",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use and keep it (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sspi_async.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

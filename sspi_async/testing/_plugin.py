@@ -30,18 +30,20 @@ import re
 from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from .._core._config import ConfigurationError, EmulatorSettings
-from .._core._emulator import Emulator
-from .._core._faults import FaultPlan
-from .._core._trace_render import render_mermaid
-from ._leaks import LeakCheck, leak_message
-from ._pairs import ContextPair
-from ._pki import TlsPki
-from ._plans import FaultPlanInstaller, as_fault_plan
+# pytest loads this plugin in every run wherever sspi_async is installed: the emulator (pydantic,
+# anyio, cryptography: ~0.4 s) is imported only by the fixtures and hooks that use it.
+if TYPE_CHECKING:
+    from .._core._config import EmulatorSettings
+    from .._core._emulator import Emulator
+    from .._core._faults import FaultPlan
+    from ._leaks import LeakCheck
+    from ._pairs import ContextPair
+    from ._pki import TlsPki
+    from ._plans import FaultPlanInstaller
 
 try:
     import pytest_asyncio
@@ -187,6 +189,9 @@ async def sspi_emulator(request: pytest.FixtureRequest) -> AsyncIterator[Emulato
             "use the asyncio backend (anyio_backend = 'asyncio')",
             pytrace=False,
         )
+    from .._core._emulator import Emulator
+    from ._leaks import LeakCheck, leak_message
+
     item = request.node
     settings, check_leaks = _settings(item)
     emulator = Emulator(settings)
@@ -214,12 +219,16 @@ async def sspi_emulator(request: pytest.FixtureRequest) -> AsyncIterator[Emulato
 @pytest.fixture(scope="session")
 def tls_pki() -> TlsPki:
     """An ephemeral CA, server (``localhost``) and client certificates, ready ``SchannelCred``s."""
+    from ._pki import TlsPki
+
     return TlsPki.create()
 
 
 @_async_fixture
 async def simtls_pair(sspi_emulator: Emulator) -> AsyncIterator[ContextPair]:
     """SimTLS client and server credentials on the test's emulator, and a handshake driver."""
+    from ._pairs import ContextPair
+
     pair = await ContextPair.simtls(emulator=sspi_emulator)
     yield pair
     await pair.aclose()
@@ -229,6 +238,8 @@ async def simtls_pair(sspi_emulator: Emulator) -> AsyncIterator[ContextPair]:
 async def schannel_pair(sspi_emulator: Emulator, tls_pki: TlsPki) -> AsyncIterator[ContextPair]:
     """Schannel client (anonymous) and server (``tls_pki.server``) credentials, and a handshake
     driver."""
+    from ._pairs import ContextPair
+
     pair = await ContextPair.schannel(
         tls_pki.client_cred, tls_pki.server_cred, target=tls_pki.target, emulator=sspi_emulator
     )
@@ -240,6 +251,8 @@ async def schannel_pair(sspi_emulator: Emulator, tls_pki: TlsPki) -> AsyncIterat
 def fault_plan(sspi_emulator: Emulator, request: pytest.FixtureRequest) -> FaultPlanInstaller:
     """``fault_plan(plan)`` installs a plan (FaultPlan, dict, TOML text or file) on the test's
     emulator; ``fault_plan(None)`` removes it."""
+    from ._plans import FaultPlanInstaller
+
     return FaultPlanInstaller(sspi_emulator, base=request.path.parent)
 
 
@@ -248,6 +261,8 @@ def fault_plan(sspi_emulator: Emulator, request: pytest.FixtureRequest) -> Fault
 
 def _settings(item: pytest.Item) -> tuple[EmulatorSettings, bool]:
     """The test's settings (tracing on, its markers applied) and whether to check leaks."""
+    from .._core._config import ConfigurationError, EmulatorSettings
+
     options: dict[str, Any] = {"trace": True}
     check_leaks = True
     mark = item.get_closest_marker("sspi_emulator")
@@ -271,6 +286,9 @@ def _settings(item: pytest.Item) -> tuple[EmulatorSettings, bool]:
 
 
 def _marker_plan(item: pytest.Item, mark: pytest.Mark) -> FaultPlan:
+    from .._core._config import ConfigurationError
+    from ._plans import as_fault_plan
+
     if len(mark.args) + bool(mark.kwargs) != 1:
         _marker_error(
             item,
@@ -307,6 +325,8 @@ def _ini_number(config: pytest.Config, name: str, kind: type[float] | type[int])
 def _report_trace(item: pytest.Item, report: pytest.TestReport, emulator: Emulator) -> None:
     """Add the trace as a Mermaid diagram to a failing test's report (and write it to
     ``--sspi-trace-dir``)."""
+    from .._core._trace_render import render_mermaid
+
     events = emulator.trace_events()
     if not events:
         return
