@@ -17,7 +17,10 @@ REFERENCE = (
 
 
 def _hresult_rows() -> list[tuple[str, int]]:
-    """(name, value) rows of the §1 "Relevant HRESULTs" table (S_OK / S_FALSE share a row)."""
+    """(name, value) rows of the §1 "Relevant HRESULTs" table (S_OK / S_FALSE share a row); none
+    when the reference is not beside this checkout (the tests that need it then skip)."""
+    if not REFERENCE.exists():
+        return []
     text = REFERENCE.read_text()
     section = text[text.index("Relevant HRESULTs") : text.index("## 2. COM asynchronous calls")]
     rows = []
@@ -36,6 +39,10 @@ ROWS = _hresult_rows()
 
 def test_the_reference_table_was_read() -> None:
     """The parser found the whole table (it can fail: a reference edit would show up here)."""
+    if not REFERENCE.exists():
+        pytest.skip(
+            f"the HRESULT table is read from {REFERENCE}, which is not beside this checkout"
+        )
     names = [name for name, _ in ROWS]
     assert len(ROWS) >= 17
     assert {"S_OK", "E_FAIL", "RPC_E_CALL_COMPLETE", "CO_E_CANCEL_DISABLED"} <= set(names)
@@ -64,6 +71,8 @@ def test_other_hresults_and_win32_errors() -> None:
 
 def test_rpc_and_eoac_constants_match_reference_section_3() -> None:
     """§3.1: RPC_C_IMP_LEVEL_x = SecurityX + 1; §3.3: the EOAC cloaking flags."""
+    if not REFERENCE.exists():
+        pytest.skip(f"the constants are read from {REFERENCE}, which is not beside this checkout")
     text = REFERENCE.read_text()
     for name in ("DEFAULT", "ANONYMOUS", "IDENTIFY", "IMPERSONATE", "DELEGATE"):
         match = re.search(rf"\| RPC_C_IMP_LEVEL_{name} \| (\d) \|", text)
