@@ -441,12 +441,14 @@ async def _concurrent(
     """
     ramp = min(0.25, seconds / 2)
     state = {"counting": False, "stop": False, "count": 0}
+    counted = asyncio.Event()  # a window that closes with nothing counted waits for the first
 
     async def loop() -> None:
         while not state["stop"]:
             await one()
             if state["counting"]:
                 state["count"] += 1
+                counted.set()
 
     ticker = _Ticker()
     tick_task = asyncio.ensure_future(ticker.run())
@@ -456,6 +458,10 @@ async def _concurrent(
         state["count"], state["counting"] = 0, True
         start = time.perf_counter()
         await asyncio.sleep(seconds)
+        if not state["count"]:
+            # A very short window (or a very slow machine) ended before any handshake that
+            # started in time finished: stretch it to the first completion, so the rate is real.
+            await counted.wait()
         state["counting"] = False
         end = time.perf_counter()
         completed = state["count"]
