@@ -7,11 +7,54 @@ secrets, plaintext, token bytes) is ever logged.
 
 from __future__ import annotations
 
-from typing import Final
+import contextlib
+import sys
+from typing import Any, Final
 
 import structlog
 
-logger = structlog.get_logger("sspi_async")
+_structlog_logger = structlog.get_logger("sspi_async")
+_failures: list[str] = []  # events whose logging failed (the first is reported on stderr)
+
+
+class _SafeLogger:
+    """structlog's logger, except that a failure *inside* logging — a processor that raises, a
+    closed stdout (``python app.py | head -1``) — never propagates into the emulator: a call
+    completes and notifies whatever the logging does ("never a hang"). The first such failure is
+    reported in one line on stderr; later ones are dropped."""
+
+    __slots__ = ()
+
+    def debug(self, event: str, **fields: Any) -> None:
+        _emit("debug", event, fields)
+
+    def info(self, event: str, **fields: Any) -> None:
+        _emit("info", event, fields)
+
+    def warning(self, event: str, **fields: Any) -> None:
+        _emit("warning", event, fields)
+
+    def error(self, event: str, **fields: Any) -> None:
+        _emit("error", event, fields)
+
+    def exception(self, event: str, **fields: Any) -> None:
+        _emit("exception", event, fields)
+
+
+def _emit(method: str, event: str, fields: dict[str, Any]) -> None:
+    try:
+        getattr(_structlog_logger, method)(event, **fields)
+    except Exception as exc:
+        _failures.append(event)
+        if len(_failures) == 1:
+            with contextlib.suppress(Exception):  # stderr is gone too: nothing left to tell
+                sys.stderr.write(
+                    f"sspi_async: logging {event!r} failed ({type(exc).__name__}: {exc}); "
+                    "the emulator goes on, and further logging failures are not reported\n"
+                )
+
+
+logger = _SafeLogger()
 
 
 #: Whether the application configured structlog. Unconfigured structlog prints every event to

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+import anyio
+import pytest
 import structlog
 from structlog.testing import capture_logs
 
 from sspi_async import Emulator, SimTLSCred, acquire_credentials, handshake
+from sspi_async._core import _log
 from sspi_async.sspi import (
     SEC_E_OK,
     SECPKG_CRED_OUTBOUND,
@@ -122,3 +125,27 @@ async def test_unconfigured_structlog_prints_nothing(capsys: object) -> None:
     assert not structlog.is_configured()
     out, _err = capsys.readouterr()  # type: ignore[attr-defined]
     assert out == ""
+
+
+async def test_a_failing_logger_never_leaves_a_call_pending(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """SPEC §11 + "never a hang": a structlog processor that raises (or a closed stdout) must not
+    stop a call from completing and notifying; the failure is reported once on stderr."""
+
+    def broken(logger: object, method: str, event: dict[str, object]) -> dict[str, object]:
+        raise BrokenPipeError("stdout is closed")
+
+    structlog.configure(processors=[broken])
+    _log._failures.clear()
+    try:
+        with anyio.fail_after(10):
+            await _handshake_and_message()
+    finally:
+        structlog.reset_defaults()
+        failures = list(_log._failures)
+        _log._failures.clear()
+    assert failures  # the emulator did try to log, and every attempt failed
+    err = capsys.readouterr().err
+    assert err.count("sspi_async: logging") == 1
+    assert "BrokenPipeError: stdout is closed" in err
