@@ -148,7 +148,15 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: Any) -> No
     if getattr(func, "_sspi_async_fixture", False) and (
         inspect.isasyncgenfunction(func) or inspect.iscoroutinefunction(func)
     ):
-        pytest.fail(_no_runner_message(request), pytrace=False)
+        # Not pytest.fail() here: an exception from this hook skips pytest's own bookkeeping
+        # (cached result, finalizers) and every later test using the fixture dies on an internal
+        # AssertionError. A replacement function that fails is run, cached and torn down normally.
+        message = _no_runner_message(request)
+
+        def no_runner(**_: object) -> NoReturn:
+            pytest.fail(message, pytrace=False)
+
+        fixturedef.func = no_runner  # type: ignore[misc]
 
 
 @pytest.hookimpl(wrapper=True)
@@ -347,14 +355,16 @@ def _report_trace(item: pytest.Item, report: pytest.TestReport, emulator: Emulat
 def _no_runner_message(request: Any) -> str:
     if pytest_asyncio is None:
         why = "pytest-asyncio is not installed"
+        enable = "Install pytest-asyncio (pip install pytest-asyncio)"
     elif not request.config.pluginmanager.hasplugin("asyncio"):
         why = "pytest-asyncio is installed but disabled (-p no:asyncio)"
+        enable = "Enable pytest-asyncio (drop -p no:asyncio)"
     else:  # pragma: no cover - pytest-asyncio drives every fixture marked with its decorator
         why = "pytest-asyncio did not run it"
+        enable = "Check your pytest-asyncio configuration"
     return (
-        f"{request.node.name}: sspi_async's fixture {request.fixturename!r} is async and needs an "
-        f"asyncio test runner, and {why}. Install pytest-asyncio (pip install pytest-asyncio) and "
-        'set asyncio_mode = "auto" in your pytest configuration (or mark the test '
-        "@pytest.mark.asyncio); without pytest-asyncio, mark the test @pytest.mark.anyio "
-        "(anyio's pytest plugin, asyncio backend)."
+        f"sspi_async's fixture {request.fixturename!r} is async and needs an asyncio test runner, "
+        f'and {why}. {enable} and set asyncio_mode = "auto" in your pytest configuration (or '
+        "mark the test @pytest.mark.asyncio); without pytest-asyncio, mark the test "
+        "@pytest.mark.anyio (anyio's pytest plugin, asyncio backend)."
     )

@@ -194,6 +194,34 @@ def test_strict_mode_and_anyio_without_pytest_asyncio(pytester: pytest.Pytester)
     message = error_without_pytest_asyncio(pytester, "test_sync_asks_for_async_fixture", passed=1)
     assert "sspi_async's fixture 'sspi_emulator' is async" in message
     assert "pytest-asyncio is installed but disabled (-p no:asyncio)" in message
+    assert "Enable pytest-asyncio (drop -p no:asyncio)" in message
+
+
+def test_every_test_asking_for_an_async_fixture_without_a_runner_gets_the_message(
+    pytester: pytest.Pytester,
+) -> None:
+    """Not only the first: each test using an async fixture with no runner errors with the same
+    clear message, never with pytest's internal AssertionError about finalizers."""
+    user_project(
+        pytester,
+        """
+        def test_one(simtls_pair):
+            pass
+
+        def test_two(simtls_pair):
+            pass
+
+        def test_three(sspi_emulator):
+            pass
+        """,
+        ini=NO_ASYNCIO_INI,
+    )
+    result = run(pytester, "-p", "no:asyncio")
+    result.assert_outcomes(errors=3)
+    lines = outcome_lines(result)
+    for name in ("test_one", "test_two", "test_three"):
+        assert "sspi_async's fixture 'sspi_emulator' is async" in lines[name], lines[name]
+    assert "AssertionError" not in result.stdout.str()
 
 
 def test_without_pytest_asyncio_installed(
