@@ -29,7 +29,12 @@ class SecBuffer:
 
     @classmethod
     def of(cls, BufferType: int, data: BufferData) -> SecBuffer:
-        """A buffer holding exactly ``data`` (``cbBuffer = len(data)``)."""
+        """A buffer holding exactly ``data`` (``cbBuffer = len(data)``); ``data`` must be bytes,
+        bytearray or memoryview (text is refused: a buffer holds bytes)."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"SecBuffer.of: data must be bytes, bytearray or memoryview, not {type(data).__name__}"
+            )
         return cls(BufferType, len(data), data)
 
     def data(self) -> bytes:

@@ -20,6 +20,7 @@ from .._buffers import SecBuffer, SecBufferDesc
 from .._core import _allocations
 from .._core._async_calls import acquire_async, context_async, delete_async, free_credentials_async
 from .._core._async_context import SspiAsyncContext
+from .._core._checks import check_bytes
 from .._core._emulator import Emulator, current_emulator
 from .._core._messages import decrypt_message, encrypt_message, query_attributes
 from .._errors import SspiError, error_for_status
@@ -305,6 +306,7 @@ class SecurityContext:
         Raises:
             SspiError: the handshake failed; ``.token`` holds an alert to send to the peer, if any.
         """
+        check_bytes("token", token, optional=True)
         if self._deleted:
             raise error_for_status(S.SEC_E_INVALID_HANDLE, "this security context was closed")
         pinput = self._input(token)
@@ -359,6 +361,20 @@ class SecurityContext:
             chunks=chunks if chunks is not None and b"".join(chunks) == produced else (),
         )
 
+    def _check_established(self, method: str) -> None:
+        """Messages need a finished handshake: say so, rather than the SEC_E_INVALID_HANDLE of
+        the QueryContextAttributes/EncryptMessage call underneath (same error class and status)."""
+        if self._deleted:
+            raise error_for_status(
+                S.SEC_E_INVALID_HANDLE, f"{method}(): this security context was closed"
+            )
+        if not self._started:
+            raise error_for_status(
+                S.SEC_E_INVALID_HANDLE,
+                f"{method}() before the handshake: call step() (or sspi_async.handshake()) until "
+                "the context is complete",
+            )
+
     def query(self, attribute: int) -> object:
         """QueryContextAttributes; raises :class:`SspiError` on failure (M3)."""
         status, value = query_attributes(
@@ -378,6 +394,8 @@ class SecurityContext:
     def encrypt(self, data: bytes) -> bytes:
         """Protect ``data`` as one or more records (each at most ``cbMaximumMessage`` bytes);
         empty ``data`` gives no record (Schannel cannot send an empty one)."""
+        check_bytes("data", data)
+        self._check_established("encrypt")
         sizes = self.stream_sizes
         out = bytearray()
         for start in range(0, len(data), sizes.cbMaximumMessage):
@@ -401,6 +419,8 @@ class SecurityContext:
 
     def decrypt(self, data: bytes) -> Decrypted:
         """Unprotect the first record in ``data`` (M2)."""
+        check_bytes("data", data)
+        self._check_established("decrypt")
         message = SecBufferDesc(
             [
                 SecBuffer.of(SECBUFFER_DATA, data),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ("check_int", "check_optional", "check_out_value")
+__all__ = ("check_bytes", "check_int", "check_optional", "check_out_value")
 
 
 def _names(types: type | tuple[type, ...]) -> str:
@@ -32,3 +32,13 @@ def check_out_value(name: str, value: Any) -> None:
         raise TypeError(
             f"{name} must be ULONG/TimeStamp (an object with a .value) or None, not {type(value).__name__}"
         )
+
+
+def check_bytes(name: str, value: object, *, optional: bool = False) -> None:
+    """``value`` must be bytes, bytearray or memoryview (or None when ``optional``); text gets a
+    hint to encode it."""
+    if (optional and value is None) or isinstance(value, (bytes, bytearray, memoryview)):
+        return
+    hint = f"; encode text first, e.g. {name}.encode()" if isinstance(value, str) else ""
+    allowed = "bytes, bytearray or memoryview" + (" or None" if optional else "")
+    raise TypeError(f"{name} must be {allowed}, not {type(value).__name__}{hint}")
