@@ -10,11 +10,13 @@ message and prints the first reply.
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import anyio
 import anyio.abc
@@ -22,10 +24,15 @@ from anyio.streams.tls import TLSAttribute
 
 from sspi_async import (
     ConfigurationError,
+    Credentials,
     SchannelCred,
+    SspiError,
     SspiTLSAttribute,
     SspiTLSStream,
     acquire_credentials,
+)
+from sspi_async import (
+    SecurityStatus as S,
 )
 from sspi_async.sspi import (
     ASC_REQ_CONFIDENTIALITY,
@@ -100,22 +107,55 @@ def describe(stream: SspiTLSStream) -> str:
     return f"{version} {suite}, ALPN {alpn}, peer {peer}"
 
 
-def _ephemeral(options: ServeOptions, emit: Emit) -> SchannelCred:
+def _ephemeral(options: ServeOptions, emit: Emit, scratch: Path) -> SchannelCred:
+    """Credentials from a throw-away CA; its certificate goes to ``--ca-out`` or into
+    ``scratch`` (a temporary folder the caller removes when the server stops)."""
     from sspi_async.testing import CertificateAuthority
 
     ca = CertificateAuthority()
     server = ca.issue("localhost")
-    ca_path = options.ca_out or Path(tempfile.mkdtemp(prefix="sspi-async-")) / "ca.pem"
+    ca_path = options.ca_out or scratch / "ca.pem"
     try:
         ca_path.write_bytes(ca.cert_pem)
     except OSError as exc:
         raise ConfigurationError(f"cannot write --ca-out {ca_path}: {exc.strerror}") from None
-    emit(f"ephemeral certificate for localhost, 127.0.0.1; CA certificate written to {ca_path}")
+    removed = "" if options.ca_out else " (removed when the server stops)"
+    emit(
+        f"ephemeral certificate for localhost, 127.0.0.1; CA certificate written to {ca_path}"
+        + removed
+    )
     return server.schannel_cred(
         trusted_roots=ca.cert_pem,
         alpn=options.alpn,
         enabled_protocols=options.tls,
     )
+
+
+#: What to try when the server's certificate is refused (SEC_E_UNTRUSTED_ROOT, ...WRONG_PRINCIPAL).
+_CONNECT_HINTS: Final[dict[int, str]] = {
+    S.SEC_E_UNTRUSTED_ROOT: (
+        "the server's certificate is not issued by a trusted CA; pass the CA certificate with "
+        "--cafile FILE (sspi-async serve prints where it wrote it), or --insecure to skip the check"
+    ),
+    S.SEC_E_WRONG_PRINCIPAL: (
+        "the server's certificate is not for {target!r}; pass the name it was issued for with "
+        "--servername NAME"
+    ),
+    S.SEC_E_CERT_EXPIRED: "the server's certificate has expired (or is not valid yet)",
+}
+
+
+async def _acquire(
+    cred: SchannelCred, use: Literal["inbound", "outbound"], problem: str
+) -> Credentials:
+    """AcquireCredentialsHandle for the command line: unusable certificate data is the user's
+    mistake, so it is a one-line configuration error naming the options."""
+    try:
+        return await acquire_credentials("Schannel", use, cred)
+    except SspiError as exc:
+        if exc.status in (S.SEC_E_UNKNOWN_CREDENTIALS, S.SEC_E_NO_CREDENTIALS):
+            raise ConfigurationError(f"{problem} ({exc})") from None
+        raise
 
 
 def _read(path: Path, option: str) -> bytes:
@@ -127,7 +167,52 @@ def _read(path: Path, option: str) -> bytes:
 
 
 async def serve(options: ServeOptions, emit: Emit) -> None:
-    """Serve TLS echo connections until cancelled (or ``options.connections`` were served)."""
+    """Serve TLS echo connections until cancelled, SIGTERM (a clean stop), or until
+    ``options.connections`` were served. A CA certificate written to a temporary folder is
+    removed when the server stops."""
+    with tempfile.TemporaryDirectory(prefix="sspi-async-") as scratch:
+        stop = _stop_on_sigterm()
+        try:
+            await _serve(options, emit, Path(scratch))
+        except asyncio.CancelledError:
+            if not stop.requested:
+                raise
+            emit("terminated (SIGTERM)")
+        finally:
+            stop.uninstall()
+
+
+class _SigtermStop:
+    """SIGTERM cancels the serving task (so ``finally`` blocks run) instead of killing the
+    process; ``requested`` tells that cancellation apart from any other."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        self.loop = loop
+        self.requested = False
+
+    def uninstall(self) -> None:
+        if self.loop is not None:
+            self.loop.remove_signal_handler(signal.SIGTERM)
+
+
+def _stop_on_sigterm() -> _SigtermStop:
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    stop = _SigtermStop(loop)
+
+    def terminate() -> None:
+        stop.requested = True
+        if task is not None:
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, terminate)
+    except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+        stop.loop = None
+    return stop
+
+
+async def _serve(options: ServeOptions, emit: Emit, scratch: Path) -> None:
     if options.cert is not None:
         cred = SchannelCred(
             certificate_chain=_read(options.cert, "--cert"),
@@ -136,10 +221,11 @@ async def serve(options: ServeOptions, emit: Emit) -> None:
             enabled_protocols=options.tls,
         )
     else:
-        cred = _ephemeral(options, emit)
+        cred = _ephemeral(options, emit, scratch)
     flags = _DEFAULT_ASC | (ASC_REQ_MUTUAL_AUTH if options.request_client_certificate else 0)
     served = 0
-    async with await acquire_credentials("Schannel", "inbound", cred) as credentials:
+    problem = "--cert/--key are not a PEM certificate chain and its matching private key"
+    async with await _acquire(cred, "inbound", problem) as credentials:
         try:
             listener = await anyio.create_tcp_listener(
                 local_host=options.host, local_port=options.port
@@ -188,16 +274,25 @@ async def _echo(tcp: anyio.abc.SocketStream, credentials: Any, flags: int, emit:
 async def connect(options: ConnectOptions, emit: Emit) -> bytes:
     """Connect, report the negotiated parameters, send the message and return the first reply."""
     cred = SchannelCred(
-        trusted_roots=options.cafile.read_bytes() if options.cafile else None,
+        trusted_roots=_read(options.cafile, "--cafile") if options.cafile else None,
         alpn=options.alpn,
         enabled_protocols=options.tls,
     )
     flags = _DEFAULT_ISC | (ISC_REQ_MANUAL_CRED_VALIDATION if options.insecure else 0)
     target = options.servername if options.servername is not None else options.host
     with anyio.fail_after(options.timeout):
-        async with await acquire_credentials("Schannel", "outbound", cred) as credentials:
+        credentials = await _acquire(cred, "outbound", "--cafile holds no usable PEM certificate")
+        async with credentials:
             tcp = await anyio.connect_tcp(options.host, options.port)
-            stream = await SspiTLSStream.wrap_client(tcp, credentials, target, flags=flags)
+            try:
+                stream = await SspiTLSStream.wrap_client(tcp, credentials, target, flags=flags)
+            except SspiError as exc:
+                hint = _CONNECT_HINTS.get(exc.status)
+                if hint is None:
+                    raise
+                raise type(exc)(
+                    f"{exc.args[0]}: {hint.format(target=target)}", exc.status
+                ) from None
             async with stream:
                 emit(f"connected to {options.host}:{options.port}, {describe(stream)}")
                 reply = b""

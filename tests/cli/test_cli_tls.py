@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
+import anyio
 import pytest
 
+from sspi_async import SspiError
 from sspi_async._cli import main
 from sspi_async._cli._tls import ConnectOptions, ServeOptions, connect, serve
+from sspi_async._status import status_name
 
 
 async def _serve_once(
@@ -151,3 +158,74 @@ def test_serve_user_mistakes_are_one_line_and_exit_2(
     assert len(lines) == 1
     assert lines[0].startswith("sspi-async: error: " + message.format(**values))
     assert "Traceback" not in out + err
+
+
+async def test_serve_removes_its_temporary_ca_file_when_it_stops(tmp_path: Path) -> None:
+    """Without --ca-out the CA certificate goes to a temporary folder, removed when the server
+    stops; meanwhile a client that trusts it connects."""
+    lines: list[str] = []
+    listening = asyncio.get_running_loop().create_future()
+
+    def emit(line: str) -> None:
+        lines.append(line)
+        if line.startswith("serving TLS echo on ") and not listening.done():
+            listening.set_result(int(line.rsplit(":", 1)[1]))
+
+    task = asyncio.create_task(serve(ServeOptions(connections=1), emit))
+    port = await asyncio.wait_for(listening, 30)
+    ca_path = Path(lines[0].split("written to ")[1].split(" (removed")[0])
+    assert lines[0].endswith("(removed when the server stops)")
+    assert await anyio.Path(ca_path).exists()
+    await connect(ConnectOptions("127.0.0.1", port, cafile=ca_path, message=b"x"), lambda _: None)
+    await asyncio.wait_for(task, 30)
+    assert not await anyio.Path(ca_path.parent).exists()
+
+
+async def test_connect_explains_an_untrusted_or_misnamed_server_certificate(
+    tmp_path: Path,
+) -> None:
+    """SEC_E_UNTRUSTED_ROOT and SEC_E_WRONG_PRINCIPAL come with what to pass (--cafile,
+    --insecure, --servername); the error class and status are unchanged."""
+    for options, status, hint in (
+        ({}, "SEC_E_UNTRUSTED_ROOT", "--cafile FILE"),
+        (
+            {"cafile": tmp_path / "ca.pem", "servername": "other.example"},
+            "SEC_E_WRONG_PRINCIPAL",
+            "--servername NAME",
+        ),
+    ):
+        lines: list[str] = []
+        task, port = await _serve_once(tmp_path, lines)
+        with pytest.raises(SspiError) as info:
+            await connect(ConnectOptions("127.0.0.1", port, **options), lambda _: None)  # type: ignore[arg-type]
+        assert status_name(info.value.status) == status
+        assert hint in str(info.value)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def test_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    """SIGTERM stops `sspi-async serve` cleanly (exit 0, its temporary CA folder removed), not
+    with a traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sspi_async", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        ca_path = Path(first.split("written to ")[1].split(" (removed")[0])
+        assert process.stdout.readline().startswith("serving TLS echo on ")
+        assert ca_path.exists()
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "terminated (SIGTERM)" in out
+    assert "Traceback" not in err
+    assert not ca_path.parent.exists()
