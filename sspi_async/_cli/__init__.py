@@ -159,15 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--tls",
         choices=("1.2", "1.3"),
-        default=DEFAULT_TLS,
-        help=f"Schannel: the TLS version to negotiate (default {DEFAULT_TLS})",
+        default=None,
+        help=f"Schannel only: the TLS version to negotiate (default {DEFAULT_TLS})",
     )
     demo.add_argument(
         "--rounds",
         type=_rounds,
-        default=1,
+        default=None,
         metavar="N",
-        help=f"SimTLS handshake round trips, 1 (TLS 1.3 shape, default) to {_MAX_ROUNDS}",
+        help=f"SimTLS only: handshake round trips, 1 (TLS 1.3 shape, default) to {_MAX_ROUNDS} "
+        "(2 and more: the TLS 1.2 shape)",
     )
     demo.add_argument(
         "--alpn",
@@ -238,7 +239,9 @@ def _add_serve(commands: Any) -> None:
             "--cacert."
         ),
     )
-    serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve_cmd.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
     serve_cmd.add_argument(
         "--port", type=_port, default=0, help="port to listen on (default 0: any free port)"
     )
@@ -251,7 +254,10 @@ def _add_serve(commands: Any) -> None:
         "--alpn", type=_alpn, default=(), metavar="LIST", help="ALPN ids, best first"
     )
     serve_cmd.add_argument(
-        "--tls", type=_tls_versions, default=("tls1.2", "tls1.3"), help="1.2, 1.3 or both"
+        "--tls",
+        type=_tls_versions,
+        default=("tls1.2", "tls1.3"),
+        help="1.2, 1.3 or both (default both)",
     )
     serve_cmd.add_argument(
         "--request-client-cert",
@@ -285,7 +291,10 @@ def _add_connect(commands: Any) -> None:
     )
     connect_cmd.add_argument("--alpn", type=_alpn, default=(), metavar="LIST", help="ALPN ids")
     connect_cmd.add_argument(
-        "--tls", type=_tls_versions, default=("tls1.2", "tls1.3"), help="1.2, 1.3 or both"
+        "--tls",
+        type=_tls_versions,
+        default=("tls1.2", "tls1.3"),
+        help="1.2, 1.3 or both (default both)",
     )
     connect_cmd.add_argument(
         "--send",
@@ -294,7 +303,11 @@ def _add_connect(commands: Any) -> None:
         help="text to send (\\n escapes allowed; '' sends nothing)",
     )
     connect_cmd.add_argument(
-        "--timeout", type=_seconds, default=10.0, metavar="S", help="give up after S seconds"
+        "--timeout",
+        type=_seconds,
+        default=10.0,
+        metavar="S",
+        help="give up after S seconds (default 10)",
     )
 
 
@@ -311,6 +324,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         faults = None if args.faults is None else load_fault_plan(args.faults)
     except (UnavailablePackageError, TraceOutputError) as exc:
         raise UsageError(f"{PROG} demo: error: {exc}") from None
+    if package == "SimTLS" and args.tls is not None:
+        raise UsageError(
+            f"{PROG} demo: error: --tls applies to Schannel; SimTLS takes --rounds "
+            "(1: the TLS 1.3 shape, 2: the TLS 1.2 shape)"
+        )
+    if package == "Schannel" and args.rounds is not None:
+        raise UsageError(
+            f"{PROG} demo: error: --rounds applies to SimTLS; Schannel takes --tls 1.2 or 1.3"
+        )
+    for option, path in (("--trace", args.trace), ("--mermaid", args.mermaid), ("--svg", args.svg)):
+        if path is not None and not Path(path).parent.is_dir():
+            # Checked before the run, not after it: the demo's output would be lost.
+            raise UsageError(f"{PROG} demo: error: cannot write {option} {path}: no such directory")
 
     def emit(event: DemoEvent) -> None:
         _print(json.dumps(event.record()) if args.json else event.text)
@@ -319,9 +345,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     trace = any(path is not None for path in outputs.values())
     options = DemoOptions(
         package=package,
-        rounds=args.rounds,
+        rounds=1 if args.rounds is None else args.rounds,
         alpn=args.alpn,
-        tls=args.tls,
+        tls=DEFAULT_TLS if args.tls is None else args.tls,
         faults=faults,
         trace=trace,
     )

@@ -234,6 +234,19 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         (["demo", "--rounds", "many"], "argument --rounds"),
         (["demo", "--alpn", "h2,,x"], "argument --alpn"),
         (["demo", "--bogus"], "unrecognized arguments: --bogus"),
+        (
+            ["demo", "--package", "simtls", "--tls", "1.2"],
+            "--tls applies to Schannel; SimTLS takes --rounds",
+        ),
+        (["demo", "--rounds", "2"], "--rounds applies to SimTLS; Schannel takes --tls 1.2 or 1.3"),
+        (
+            ["demo", "--trace", "/nonexistent-dir/t.jsonl"],
+            "cannot write --trace /nonexistent-dir/t.jsonl: no such directory",
+        ),
+        (
+            ["demo", "--package", "simtls", "--svg", "/nonexistent-dir/t.svg"],
+            "cannot write --svg /nonexistent-dir/t.svg: no such directory",
+        ),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         ([], "a command is required"),
         (["bench"], "a benchmark is required: dispatch"),

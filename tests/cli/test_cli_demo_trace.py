@@ -215,12 +215,21 @@ def test_plan_directory_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_unwritable_output_is_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """--mermaid into a missing directory: the demo runs, then one error line and exit 2."""
+    """--mermaid into a missing directory is refused before the demo runs (its output would be
+    lost); a path that cannot be written for another reason (here: a directory) is found after
+    the run: the demo's output, then one error line, and exit 2 either way."""
     target = tmp_path / "missing" / "t.mmd"
     code, out, err = run_main(capsys, "demo", "--package", "simtls", "--mermaid", str(target))
     assert code == 2
+    assert out == []
+    assert err == [f"sspi-async demo: error: cannot write --mermaid {target}: no such directory"]
+    folder = tmp_path / "a-folder.mmd"
+    folder.mkdir()
+    code, out, err = run_main(capsys, "demo", "--package", "simtls", "--mermaid", str(folder))
+    assert code == 2
     assert out[-1].startswith("handshake complete: ")
-    assert err == [f"sspi-async demo: error: cannot write {target}: No such file or directory"]
+    assert len(err) == 1
+    assert err[0].startswith(f"sspi-async demo: error: cannot write {folder}: ")
 
 
 def test_help_lists_the_trace_options(capsys: pytest.CaptureFixture[str]) -> None:
