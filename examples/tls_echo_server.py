@@ -51,24 +51,26 @@ async def echo(tcp: anyio.abc.SocketStream, credentials: object) -> int:
 
 async def main(port: int, once: bool) -> None:
     ca = CertificateAuthority()
-    ca_path = Path(tempfile.mkdtemp(prefix="sspi-echo-")) / "ca.pem"
-    ca_path.write_bytes(ca.cert_pem)
     server_cred = ca.issue("localhost").schannel_cred()
-    async with Emulator():
-        credentials = await acquire_credentials("Schannel", "inbound", server_cred)
-        listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=port)
-        bound = listener.extra(anyio.abc.SocketAttribute.local_port)
-        print(f"listening on 127.0.0.1:{bound}", flush=True)
-        print(f"CA certificate: {ca_path}", flush=True)
-        async with listener, anyio.create_task_group() as group:
+    # The CA file is for clients while the server runs; the folder goes when it stops.
+    with tempfile.TemporaryDirectory(prefix="sspi-echo-") as folder:
+        ca_path = Path(folder) / "ca.pem"
+        ca_path.write_bytes(ca.cert_pem)
+        async with Emulator():
+            credentials = await acquire_credentials("Schannel", "inbound", server_cred)
+            listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=port)
+            bound = listener.extra(anyio.abc.SocketAttribute.local_port)
+            print(f"listening on 127.0.0.1:{bound}", flush=True)
+            print(f"CA certificate: {ca_path}", flush=True)
+            async with listener, anyio.create_task_group() as group:
 
-            async def handle(tcp: anyio.abc.SocketStream) -> None:
-                await echo(tcp, credentials)
-                if once:
-                    group.cancel_scope.cancel()
+                async def handle(tcp: anyio.abc.SocketStream) -> None:
+                    await echo(tcp, credentials)
+                    if once:
+                        group.cancel_scope.cancel()
 
-            await listener.serve(handle, group)
-        await credentials.aclose()
+                await listener.serve(handle, group)
+            await credentials.aclose()
 
 
 if __name__ == "__main__":
