@@ -9,9 +9,9 @@ The Pythonic API lives here; the exact Win32 names are in :mod:`sspi_async.sspi`
 
 from __future__ import annotations
 
-import importlib
 import typing
-from typing import Any
+
+from ._lazy import lazy_names as _lazy_names
 
 if typing.TYPE_CHECKING:
     from ._api._objects import (
@@ -175,15 +175,4 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name on first use and keep it (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sspi_async' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY)

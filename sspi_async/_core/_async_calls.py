@@ -160,7 +160,7 @@ def context_async(
     return emulator.queue(
         actx,
         function,
-        lambda: engine.checked_security_context(
+        lambda: engine.security_context(
             role,
             phCredential,
             phContext,
@@ -171,6 +171,7 @@ def context_async(
             pOutput,
             pfContextAttr,
             ptsExpiry,
+            checked=True,  # the checks above (A4)
         ),
         info,
     )

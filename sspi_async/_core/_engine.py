@@ -312,6 +312,8 @@ class Engine:
         pOutput: SecBufferDesc | None,
         pfContextAttr: Any,
         ptsExpiry: Any,
+        *,
+        checked: bool = False,
     ) -> int | StepJob:
         """InitializeSecurityContext (CLIENT) / AcceptSecurityContext (SERVER).
 
@@ -319,44 +321,16 @@ class Engine:
         :class:`StepJob`. This is the trickiest function of the project: the order of the checks
         is Schannel's (reference §7 ``establish_context``) and the Wine cases pin it.
         """
-        check_optional("phCredential", phCredential, SecHandle)
-        check_optional("phContext", phContext, SecHandle)
-        check_optional("pszTargetName", pszTargetName, str)
-        check_int("fContextReq", fContextReq)
-        check_optional("pInput", pInput, SecBufferDesc)
-        check_optional("phNewContext", phNewContext, SecHandle)
-        check_optional("pOutput", pOutput, SecBufferDesc)
-        check_out_value("pfContextAttr", pfContextAttr)
-        check_out_value("ptsExpiry", ptsExpiry)
-        return self.checked_security_context(
-            role,
-            phCredential,
-            phContext,
-            pszTargetName,
-            fContextReq,
-            pInput,
-            phNewContext,
-            pOutput,
-            pfContextAttr,
-            ptsExpiry,
-        )
-
-    def checked_security_context(
-        self,
-        role: Role,
-        phCredential: SecHandle | None,
-        phContext: SecHandle | None,
-        pszTargetName: str | None,
-        fContextReq: int,
-        pInput: SecBufferDesc | None,
-        phNewContext: SecHandle | None,
-        pOutput: SecBufferDesc | None,
-        pfContextAttr: Any,
-        ptsExpiry: Any,
-    ) -> int | StepJob:
-        """:meth:`security_context` for a caller that already made its argument type checks (the
-        queued ``Sspi*SecurityContextAsync`` calls check them at queue time, A4): the hot path
-        does not check every argument twice."""
+        if not checked:  # the queued calls made these checks at queue time (A4): not twice
+            check_optional("phCredential", phCredential, SecHandle)
+            check_optional("phContext", phContext, SecHandle)
+            check_optional("pszTargetName", pszTargetName, str)
+            check_int("fContextReq", fContextReq)
+            check_optional("pInput", pInput, SecBufferDesc)
+            check_optional("phNewContext", phNewContext, SecHandle)
+            check_optional("pOutput", pOutput, SecBufferDesc)
+            check_out_value("pfContextAttr", pfContextAttr)
+            check_out_value("ptsExpiry", ptsExpiry)
         if pOutput is None:
             return S.SEC_E_INVALID_TOKEN  # [17]
         allocate = bool(fContextReq & ISC_REQ_ALLOCATE_MEMORY)
