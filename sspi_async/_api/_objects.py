@@ -23,7 +23,7 @@ from .._core._async_context import SspiAsyncContext
 from .._core._checks import check_bytes
 from .._core._emulator import Emulator, current_emulator
 from .._core._messages import decrypt_message, encrypt_message, query_attributes
-from .._errors import SspiError, error_for_status
+from .._errors import SspiError, SspiMisuseError, error_for_status
 from .._flags import (
     ASC_REQ_ALLOCATE_MEMORY,
     ASC_REQ_CONFIDENTIALITY,
@@ -55,7 +55,7 @@ from .._flags import (
 )
 from .._handles import CredHandle, CtxtHandle
 from .._identity import AccessToken
-from .._status import SEC_SUCCESS, SecurityStatus, as_status
+from .._status import SEC_SUCCESS, STATUS_SUCCESS, SecurityStatus, as_status
 from .._values import ULONG, TimeStamp
 
 __all__ = (
@@ -86,24 +86,41 @@ _USES = {"inbound": SECPKG_CRED_INBOUND, "outbound": SECPKG_CRED_OUTBOUND, "both
 
 
 async def _call(
-    emulator: Emulator, queue: Callable[[SspiAsyncContext], int]
+    emulator: Emulator,
+    queue: Callable[[SspiAsyncContext], int],
+    reuse: SspiAsyncContext | None = None,
 ) -> tuple[int, SspiAsyncContext]:
-    """Queue one call on a fresh async context and wait for it: its result and the (freed)
-    context, whose ``_token_chunks`` tell whether a split fault cut the output token (SPEC §9)."""
+    """Queue one call and wait for it: its result and the async context it ran on, whose
+    ``_token_chunks`` tell whether a split fault cut the output token (SPEC §9).
+
+    ``reuse`` is the object's own async context: reinitialised (A9) and used again, which is what
+    the Windows samples do between the steps of one handshake. When it cannot be (it still carries
+    a call, e.g. a step whose waiter was cancelled, or two steps at once), or without one, the call
+    runs on a fresh context freed afterwards.
+    """
+    if reuse is not None and emulator.reinit(reuse) == STATUS_SUCCESS:
+        status = queue(reuse)
+        if status != S.SEC_E_OK:
+            return status, reuse
+        return await emulator.result(reuse), reuse
     actx = emulator.create_async_context()
     status = queue(actx)
     if status != S.SEC_E_OK:
         emulator.free(actx)
         return status, actx
     try:
-        return await emulator.wait(actx), actx
+        return await emulator.result(actx), actx
     finally:
         emulator.free(actx)
 
 
-async def _run(emulator: Emulator, queue: Callable[[SspiAsyncContext], int]) -> int:
-    """Queue one call on a fresh async context and wait for its result."""
-    return (await _call(emulator, queue))[0]
+async def _run(
+    emulator: Emulator,
+    queue: Callable[[SspiAsyncContext], int],
+    reuse: SspiAsyncContext | None = None,
+) -> int:
+    """Queue one call (see :func:`_call`) and wait for its result."""
+    return (await _call(emulator, queue, reuse))[0]
 
 
 async def acquire_credentials(
@@ -277,6 +294,8 @@ class SecurityContext:
         self._started = False
         self.complete = False
         self._deleted = False
+        # One async context for every call of this object, reinitialised in between (A9).
+        self._actx = self.emulator.create_async_context()
 
     def _input(self, token: bytes | None) -> SecBufferDesc | None:
         buffers = []
@@ -332,6 +351,7 @@ class SecurityContext:
                 self.attributes,
                 self.expiry,
             ),
+            self._actx,
         )
         produced = b""
         for buf in output.pBuffers:
@@ -475,7 +495,9 @@ class SecurityContext:
             return
         self._deleted = True
         if self._started:
-            await _run(self.emulator, lambda actx: delete_async(actx, self.handle))
+            await _run(self.emulator, lambda actx: delete_async(actx, self.handle), self._actx)
+        with contextlib.suppress(SspiMisuseError):  # a call still pending: it completes detached
+            self.emulator.free(self._actx)
 
     async def __aenter__(self) -> SecurityContext:
         return self

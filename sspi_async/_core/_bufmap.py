@@ -168,7 +168,7 @@ def read_input(pInput: SecBufferDesc) -> InputToken | int:
     return InputToken(pInput.pBuffers[token_index].data(), spare)
 
 
-def header_plausible(data: bytes) -> bool:
+def header_plausible(data: bytes | memoryview) -> bool:
     """Whether ``data`` could begin a TLS record: content type 20–24, version major 3, and a
     length no TLS record may exceed. Checks only the bytes present (a partial header passes if
     what is there fits). Garbage fails here instead of waiting forever for bytes [19]."""

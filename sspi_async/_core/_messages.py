@@ -32,7 +32,6 @@ from .._flags import (
 )
 from .._status import SecurityStatus
 from ..packages import PackageError
-from ..packages._records import split_records
 from . import _allocations, _bufmap
 from ._checks import check_int, check_optional, check_out_value
 from ._engine import ContextEntry, Engine
@@ -46,14 +45,45 @@ _HEADER_TYPES = (SECBUFFER_STREAM_HEADER, SECBUFFER_TOKEN)
 _TRAILER_TYPES = (SECBUFFER_STREAM_TRAILER, SECBUFFER_TOKEN)
 
 
-def _kind(buf: SecBuffer) -> int:
-    return buf.BufferType & 0x0FFFFFFF
+def _view(buf: SecBuffer) -> memoryview:
+    """``pvBuffer[:cbBuffer]`` as a byte view (no copy); release it before returning, so that a
+    caller's bytearray can be resized again."""
+    pv = buf.pvBuffer
+    if pv is None:
+        return memoryview(b"")
+    view = memoryview(pv)
+    if view.format != "B" or view.ndim != 1:
+        view = view.cast("B")
+    return view[: buf.cbBuffer]
+
+
+def _place(buf: SecBuffer, chunk: bytes | memoryview) -> None:
+    """Write ``chunk`` where the caller's buffer is (Schannel encrypts in place, M1); a buffer
+    without writable room of its own gets the bytes instead."""
+    pv = buf.pvBuffer
+    size = len(chunk)
+    if pv is not None and len(pv) >= size:
+        if type(pv) is bytearray:
+            pv[:size] = chunk
+            buf.cbBuffer = size
+            return
+        if type(pv) is memoryview and not pv.readonly:
+            target = pv if pv.format == "B" and pv.ndim == 1 else pv.cast("B")
+            target[:size] = chunk
+            buf.cbBuffer = size
+            return
+    buf.pvBuffer = bytes(chunk)
+    buf.cbBuffer = size
 
 
 def encrypt_message(
     engine: Engine, phContext: object, fQOP: int, pMessage: SecBufferDesc | None, MessageSeqNo: int
 ) -> int:
-    """EncryptMessage (M1): ``[STREAM_HEADER, DATA, STREAM_TRAILER, EMPTY]`` become one record."""
+    """EncryptMessage (M1): ``[STREAM_HEADER, DATA, STREAM_TRAILER, EMPTY]`` become one record.
+
+    The package reads the plaintext through a view of the DATA buffer and its record is copied
+    once, into the caller's three buffers (the record is contiguous when they are).
+    """
     check_int("fQOP", fQOP)
     check_optional("pMessage", pMessage, SecBufferDesc)
     check_int("MessageSeqNo", MessageSeqNo)
@@ -79,29 +109,24 @@ def encrypt_message(
             break
     if data is None or header is None or trailer is None:
         return S.SEC_E_INVALID_TOKEN
-    sizes = entry.pkg.stream_sizes()
-    plaintext = data.data()
-    if (
-        len(plaintext) > sizes.cbMaximumMessage
-        or header.cbBuffer < sizes.cbHeader
-        or trailer.cbBuffer < sizes.cbTrailer
-    ):
-        return S.SEC_E_BUFFER_TOO_SMALL
-    try:
-        head, body, tail = entry.pkg.encrypt(plaintext)
-    except PackageError as exc:
-        return exc.status
-    for buf, chunk in ((header, head), (data, body), (trailer, tail)):
-        if len(chunk) > buf.cbBuffer and buf is not data:
-            return S.SEC_E_BUFFER_TOO_SMALL
+    pkg = entry.pkg
+    sizes = pkg.stream_sizes()
+    with _view(data) as plaintext:
         if (
-            buf.pvBuffer is not None
-            and len(buf.pvBuffer) >= len(chunk)
-            and _bufmap.write_buffer(buf, chunk, False) is None
+            len(plaintext) > sizes.cbMaximumMessage
+            or header.cbBuffer < sizes.cbHeader
+            or trailer.cbBuffer < sizes.cbTrailer
         ):
-            continue
-        buf.pvBuffer = chunk
-        buf.cbBuffer = len(chunk)
+            return S.SEC_E_BUFFER_TOO_SMALL
+        try:
+            head, body, tail = pkg.encrypt(plaintext)
+        except PackageError as exc:
+            return exc.status
+    if len(head) > header.cbBuffer or len(tail) > trailer.cbBuffer:
+        return S.SEC_E_BUFFER_TOO_SMALL
+    _place(header, head)
+    _place(data, body)
+    _place(trailer, tail)
     return S.SEC_E_OK
 
 
@@ -109,7 +134,12 @@ def decrypt_message(
     engine: Engine, phContext: object, pMessage: SecBufferDesc | None, MessageSeqNo: int, pfQOP: Any
 ) -> int:
     """DecryptMessage (M2): one record per call, with EXTRA, MISSING and the post-handshake and
-    close_notify informational statuses."""
+    close_notify informational statuses.
+
+    The package reads the record through a view of the caller's DATA buffer (no copy); the
+    HEADER, TRAILER and EXTRA buffers then hold their own small copies, so the caller may reuse or
+    resize its buffer afterwards.
+    """
     check_optional("pMessage", pMessage, SecBufferDesc)
     check_int("MessageSeqNo", MessageSeqNo)
     check_out_value("pfQOP", pfQOP)
@@ -119,56 +149,67 @@ def decrypt_message(
     if pMessage is None:
         return S.SEC_E_INVALID_TOKEN
     buffers = pMessage.pBuffers
-    data_slots = [i for i, b in enumerate(buffers) if _kind(b) == SECBUFFER_DATA]
-    empty_slots = [i for i, b in enumerate(buffers) if _kind(b) == SECBUFFER_EMPTY]
-    if len(buffers) < 4 or len(data_slots) != 1 or len(empty_slots) < 3:
+    data_buf = None
+    empties: list[SecBuffer] = []
+    for buf in buffers:
+        kind = buf.BufferType & 0x0FFFFFFF
+        if kind == SECBUFFER_DATA:
+            if data_buf is not None:
+                return S.SEC_E_INVALID_TOKEN  # [36 a–d]: exactly one DATA buffer
+            data_buf = buf
+        elif kind == SECBUFFER_EMPTY:
+            empties.append(buf)
+    if len(buffers) < 4 or data_buf is None or len(empties) < 3:
         return S.SEC_E_INVALID_TOKEN  # [36 a–d]
-    data_buf = buffers[data_slots[0]]
-    received = data_buf.data()
-    if not _bufmap.header_plausible(received):
-        return S.SEC_E_INVALID_TOKEN
-    complete, missing = split_records(received)
-    if complete == 0:
-        # [37]: the DATA buffer and the first EMPTY one both become MISSING ("windows does it too").
-        data_buf.BufferType, data_buf.cbBuffer = SECBUFFER_MISSING, missing
-        first_empty = buffers[empty_slots[0]]
-        first_empty.BufferType, first_empty.cbBuffer = SECBUFFER_MISSING, missing
-        return S.SEC_E_INCOMPLETE_MESSAGE
-    length = 5 + ((received[3] << 8) | received[4])
-    record = received[:length]
-    result = entry.pkg.decrypt(record)
-    if result.status not in (S.SEC_E_OK, S.SEC_I_RENEGOTIATE, S.SEC_I_CONTEXT_EXPIRED):
-        return result.status
-    if result.status == S.SEC_I_RENEGOTIATE:
-        entry.renegotiate = True
-    header_size = entry.pkg.stream_sizes().cbHeader
-    trailer_size = max(0, length - header_size - len(result.plaintext))
-    data_buf.BufferType, data_buf.cbBuffer, data_buf.pvBuffer = (
-        SECBUFFER_STREAM_HEADER,
-        header_size,
-        record[:header_size],
-    )
-    plain, trail = buffers[empty_slots[0]], buffers[empty_slots[1]]
-    plain.BufferType, plain.cbBuffer, plain.pvBuffer = (
-        SECBUFFER_DATA,
-        len(result.plaintext),
-        result.plaintext,
-    )
-    trail.BufferType, trail.cbBuffer, trail.pvBuffer = (
-        SECBUFFER_STREAM_TRAILER,
-        trailer_size,
-        record[length - trailer_size :],
-    )
-    if length < len(received):
-        extra = buffers[empty_slots[2]]
-        extra.BufferType, extra.cbBuffer, extra.pvBuffer = (
-            SECBUFFER_EXTRA,
-            len(received) - length,
-            received[length:],
+    with _view(data_buf) as received:
+        if not _bufmap.header_plausible(received):
+            return S.SEC_E_INVALID_TOKEN
+        size = len(received)
+        length = 5 + ((received[3] << 8) | received[4]) if size >= 5 else 5
+        if length > size:
+            # [37]: the DATA buffer and the first EMPTY one both become MISSING ("windows does it
+            # too"); T4: 5 for no bytes, 5 - n for a partial header, else the rest of the record.
+            missing = length - size
+            first_empty = empties[0]
+            data_buf.BufferType, data_buf.cbBuffer = SECBUFFER_MISSING, missing
+            first_empty.BufferType, first_empty.cbBuffer = SECBUFFER_MISSING, missing
+            return S.SEC_E_INCOMPLETE_MESSAGE
+        with received[:length] as record:
+            result = entry.pkg.decrypt(record)
+        status = result.status
+        if status not in (S.SEC_E_OK, S.SEC_I_RENEGOTIATE, S.SEC_I_CONTEXT_EXPIRED):
+            return status
+        if status == S.SEC_I_RENEGOTIATE:
+            entry.renegotiate = True
+        header_size = entry.pkg.stream_sizes().cbHeader
+        plaintext = result.plaintext
+        trailer_size = max(0, length - header_size - len(plaintext))
+        data_buf.BufferType, data_buf.cbBuffer, data_buf.pvBuffer = (
+            SECBUFFER_STREAM_HEADER,
+            header_size,
+            bytes(received[:header_size]),
         )
+        plain, trail = empties[0], empties[1]
+        plain.BufferType, plain.cbBuffer, plain.pvBuffer = (
+            SECBUFFER_DATA,
+            len(plaintext),
+            plaintext,
+        )
+        trail.BufferType, trail.cbBuffer, trail.pvBuffer = (
+            SECBUFFER_STREAM_TRAILER,
+            trailer_size,
+            bytes(received[length - trailer_size : length]),
+        )
+        if length < size:
+            extra = empties[2]
+            extra.BufferType, extra.cbBuffer, extra.pvBuffer = (
+                SECBUFFER_EXTRA,
+                size - length,
+                bytes(received[length:]),
+            )
     if pfQOP is not None:
         pfQOP.value = 0
-    return result.status
+    return status
 
 
 def _sizes(entry: ContextEntry) -> SecPkgContext_Sizes:

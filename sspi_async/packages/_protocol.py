@@ -151,14 +151,18 @@ class PackageContext(Protocol):
         """Run one handshake step over ``data`` (whole records; ``b""`` on the client's first call
         and on the follow-up call after ``SEC_I_RENEGOTIATE``)."""
 
-    def encrypt(self, plaintext: bytes) -> tuple[bytes, bytes, bytes]:
+    def encrypt(self, plaintext: bytes | memoryview) -> tuple[bytes, bytes, bytes]:
         """Protect ``plaintext`` as exactly one record: ``(header, body, trailer)``.
+
+        ``plaintext`` is usually a view of the caller's DATA buffer, valid only during the call
+        (copy it, e.g. ``bytes(plaintext)``, to keep it).
 
         Raises :class:`PackageError` before the handshake completed or after a failure.
         """
 
-    def decrypt(self, record: bytes) -> DecryptResult:
-        """Unprotect exactly one whole record."""
+    def decrypt(self, record: bytes | memoryview) -> DecryptResult:
+        """Unprotect exactly one whole record; ``record`` is usually a view of the caller's buffer,
+        valid only during the call (``DecryptResult.plaintext`` must not be a view of it)."""
 
     def alert(self, level: int, description: int) -> bytes:
         """Return the record that carries this alert now (close_notify is ``(1, 0)``)."""

@@ -113,6 +113,7 @@ class SchannelContext:
         "_out",
         "_peer_cert",
         "_peer_closed",
+        "_peer_der",
         "_pending",
         "_role",
         "_sizes",
@@ -169,8 +170,11 @@ class SchannelContext:
         self._local_closed = False
         self._suite: Suite | None = None
         self._sizes: SecPkgContext_StreamSizes | None = None
+        # The peer's certificate as OpenSSL verified it (DER), parsed and its chain read only when
+        # asked for: most connections never look, and parsing costs as much as a record.
+        self._peer_der: bytes | None = None
         self._peer_cert: x509.Certificate | None = None
-        self._chain: list[bytes] = []
+        self._chain: list[bytes] | None = None
         self._mapped: str | None = None
 
     # ------------------------------------------------------------------ handshake
@@ -224,7 +228,7 @@ class SchannelContext:
         # T9/T14: a server that received (and verified) a client certificate did mutual
         # authentication, whether or not the certificate maps to an account; the emulator grants
         # ASC_RET_MUTUAL_AUTH by itself only for a mapped principal.
-        mutual = self._role is Role.SERVER and self._peer_cert is not None
+        mutual = self._role is Role.SERVER and self._peer_der is not None
         return StepResult(
             S.SEC_E_OK, output, len(data) - leftover, ASC_RET_MUTUAL_AUTH if mutual else 0
         )
@@ -237,16 +241,30 @@ class SchannelContext:
     def _finish_handshake(self) -> None:
         self._complete = True
         self._suite = SUITES_BY_OPENSSL.get((self._ssl.cipher() or ("",))[0])
-        der = self._ssl.getpeercert(binary_form=True)
-        if der:
-            self._peer_cert = x509.load_der_x509_certificate(der)
+        self._peer_der = self._ssl.getpeercert(binary_form=True) or None
+        if self._peer_der is not None and self._role is Role.SERVER:
+            mapping = self._credential.config.client_certificate_mapping
+            cert = self._certificate() if mapping else None
+            if cert is not None:
+                self._mapped = mapped_account(cert, mapping)
+
+    def _certificate(self) -> x509.Certificate | None:
+        """The peer's certificate (``cryptography``), parsed on first use."""
+        if self._peer_cert is None and self._peer_der is not None:
+            self._peer_cert = x509.load_der_x509_certificate(self._peer_der)
+        return self._peer_cert
+
+    def _peer_chain(self) -> list[bytes]:
+        """The chain the peer sent, leaf first (DER), read from OpenSSL on first use."""
+        if self._chain is None:
+            der = self._peer_der
             chain_of = getattr(getattr(self._ssl, "_sslobj", None), "get_unverified_chain", None)
-            sent = chain_of() if chain_of is not None else None
-            self._chain = [c.public_bytes(_ENCODING_DER) for c in sent] if sent else [der]
-            if self._role is Role.SERVER:
-                self._mapped = mapped_account(
-                    self._peer_cert, self._credential.config.client_certificate_mapping
-                )
+            sent = chain_of() if chain_of is not None and der is not None else None
+            if sent:
+                self._chain = [c.public_bytes(_ENCODING_DER) for c in sent]
+            else:
+                self._chain = [der] if der is not None else []
+        return self._chain
 
     def peer(self) -> PeerIdentity | None:
         """Who the peer proved to be, once complete.
@@ -258,9 +276,9 @@ class SchannelContext:
         """
         if not self._complete:
             return None
-        cert = self._peer_cert
+        cert = self._certificate()
         name = subject_name(cert) if cert is not None else None
-        der = self._chain[0] if self._chain else None
+        der = self._peer_der
         if self._role is Role.SERVER:
             return PeerIdentity(self._mapped, certificate=der, name=name, anonymous_token=False)
         return PeerIdentity(name, certificate=der, name=name)
@@ -282,7 +300,7 @@ class SchannelContext:
                 self._sizes = sizes
         return sizes
 
-    def encrypt(self, plaintext: bytes) -> tuple[bytes, bytes, bytes]:
+    def encrypt(self, plaintext: bytes | memoryview) -> tuple[bytes, bytes, bytes]:
         """Protect ``plaintext`` as exactly one record (M1).
 
         Raises:
@@ -322,7 +340,7 @@ class SchannelContext:
         body_end = header + len(plaintext)
         return record[:header], record[header:body_end], record[body_end:]
 
-    def decrypt(self, record: bytes) -> DecryptResult:
+    def decrypt(self, record: bytes | memoryview) -> DecryptResult:
         """Unprotect exactly one record (M2); see the module docstring for the statuses."""
         if not self._complete:
             return DecryptResult(S.SEC_E_UNSUPPORTED_FUNCTION)
@@ -419,9 +437,10 @@ class SchannelContext:
                 raw,
             )
         if attribute == SECPKG_ATTR_REMOTE_CERT_CONTEXT:
-            if not self._chain:
+            chain = self._peer_chain()
+            if not chain:
                 raise PackageError(S.SEC_E_NO_CREDENTIALS, "Schannel: the peer sent no certificate")
-            return SecPkgContext_RemoteCertContext(self._chain[0], list(self._chain))
+            return SecPkgContext_RemoteCertContext(chain[0], list(chain))
         if attribute == SECPKG_ATTR_ENDPOINT_BINDINGS:
             cert = self._server_certificate()
             return _bindings(_SERVER_END_POINT + end_point_hash(cert))
@@ -434,11 +453,12 @@ class SchannelContext:
 
     def _server_certificate(self) -> x509.Certificate:
         if self._role is Role.CLIENT:
-            if self._peer_cert is None:
+            cert = self._certificate()
+            if cert is None:
                 raise PackageError(
                     S.SEC_E_NO_CREDENTIALS, "Schannel: the server sent no certificate"
                 )
-            return self._peer_cert
+            return cert
         identity = self._credential.identity
         assert identity is not None  # a server credential always has one (C2)
         return identity.leaf
@@ -469,7 +489,7 @@ class SchannelContext:
         info.dwCipherLen = suite.bits
         info.dwCipherBlockLen = 16 if suite.cipher == "AES" else 1
         info.szExchange = suite.exchange or "ECDH"
-        cert = self._peer_cert if self._role is Role.CLIENT else None
+        cert = self._certificate() if self._role is Role.CLIENT else None
         if cert is None and self._credential.identity is not None and self._role is Role.SERVER:
             cert = self._credential.identity.leaf
         info.szCertificate = suite.certificate or (key_type(cert) if cert is not None else "")

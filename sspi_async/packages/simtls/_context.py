@@ -323,7 +323,7 @@ class SimTLSContext:
             cbBlockSize=1,
         )
 
-    def encrypt(self, plaintext: bytes) -> tuple[bytes, bytes, bytes]:
+    def encrypt(self, plaintext: bytes | memoryview) -> tuple[bytes, bytes, bytes]:
         """Protect ``plaintext`` as one application-data record ``(header, body, trailer)``.
 
         Raises:
@@ -349,7 +349,7 @@ class SimTLSContext:
         except OverflowError as exc:
             raise PackageError(S.SEC_E_CONTEXT_EXPIRED, str(exc)) from exc
 
-    def decrypt(self, record: bytes) -> DecryptResult:
+    def decrypt(self, record: bytes | memoryview) -> DecryptResult:
         """Unprotect exactly one whole record.
 
         Statuses: ``SEC_E_OK`` with the plaintext (application data; also an ignored warning
