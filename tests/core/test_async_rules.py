@@ -1144,6 +1144,38 @@ async def test_A7_deferred_status_is_pending_right_after_the_await() -> None:
         assert await result_of(client.actx) == SEC_I_CONTINUE_NEEDED
 
 
+async def test_A7_deferred_work_runs_on_the_next_loop_turn() -> None:
+    """Without latency the work is dispatched with call_soon: pending right after the queueing
+    coroutine returns (A7), complete once the caller has yielded to the loop a single time, the
+    turn ``Emulator.result`` (the Pythonic layer's wait) relies on."""
+    async with Emulator() as emu:
+        client = Side(await SspiCreateAsyncContext(), client=True)
+        await client.acquire()
+        assert await client.queue(None) == SEC_E_OK
+        assert await SspiGetAsyncCallStatus(client.actx) == SEC_I_ASYNC_CALL_PENDING
+        await asyncio.sleep(0)
+        assert await SspiGetAsyncCallStatus(client.actx) == SEC_I_CONTINUE_NEEDED
+        assert await emu.result(client.actx) == SEC_I_CONTINUE_NEEDED
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [EmulatorSettings(latency=0.005), EmulatorSettings(completion="eager"), EmulatorSettings()],
+    ids=["latency", "eager", "soon"],
+)
+async def test_A13_emulator_result_returns_what_wait_async_call_returns(
+    settings: EmulatorSettings,
+) -> None:
+    """``Emulator.result`` gives the call's result however it was scheduled (A13)."""
+    async with Emulator(settings) as emu:
+        client = Side(await SspiCreateAsyncContext(), client=True)
+        await client.acquire()
+        assert await client.queue(None) == SEC_E_OK
+        with anyio.fail_after(5):
+            assert await emu.result(client.actx) == SEC_I_CONTINUE_NEEDED
+        assert await wait_async_call(client.actx) == SEC_I_CONTINUE_NEEDED
+
+
 async def test_A7_eager_completion_is_final_on_return_and_the_callback_still_deferred() -> None:
     """With completion="eager" the result is there when the coroutine returns, but the callback
     has not run yet; it runs later, once (A7, A6)."""

@@ -4,6 +4,9 @@ statuses as before."""
 
 from __future__ import annotations
 
+import asyncio
+
+import anyio
 import pytest
 
 from sspi_async import (
@@ -14,7 +17,12 @@ from sspi_async import (
     acquire_credentials,
     handshake,
 )
-from sspi_async.sspi import SEC_E_INVALID_HANDLE, SECBUFFER_TOKEN, SecBuffer
+from sspi_async.sspi import (
+    SEC_E_INVALID_HANDLE,
+    SEC_I_CONTINUE_NEEDED,
+    SECBUFFER_TOKEN,
+    SecBuffer,
+)
 
 SECRET = "s3cret"
 
@@ -75,3 +83,50 @@ def test_secbuffer_of_refuses_text() -> None:
     with pytest.raises(TypeError, match=r"SecBuffer.of: data must be bytes.*not str"):
         SecBuffer.of(SECBUFFER_TOKEN, "hello")
     assert SecBuffer.of(SECBUFFER_TOKEN, memoryview(b"ab")).cbBuffer == 2
+
+
+async def test_A9_A11_a_cancelled_step_leaves_the_context_usable_and_closable() -> None:
+    """A SecurityContext runs its steps on one async context of its own, reinitialised between
+    calls (A9). When a task waiting on a step is cancelled, that call is still pending: the next
+    call runs on a fresh async context instead of being refused (A4), and ``aclose()`` frees the
+    busy one, whose call then completes detached (A11), without an error or a hang."""
+    async with Emulator(latency=0.02) as emu:
+        client, server = await _pair()
+        waiting = asyncio.ensure_future(client.step(None))
+        await asyncio.sleep(0)  # queued, waiting out the latency
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert emu.statistics()["pending_calls"] == 1
+        with anyio.fail_after(5):
+            again = await client.step(None)  # on a fresh async context, not refused (A4)
+            assert again.status == SEC_I_CONTINUE_NEEDED
+            await client.aclose()
+        # The cancelled call was queued first, so its timer fired first: it completed too.
+        assert emu.statistics()["pending_calls"] == 0
+        await server.aclose()
+
+
+async def test_A7_the_steps_of_a_handshake_take_one_loop_turn_each() -> None:
+    """A Pythonic call yields once, behind the dispatch the emulator scheduled with call_soon, and
+    finds the call complete (A7 still holds: the queueing coroutine returned first). Each step,
+    decrypt follow-up and delete costs one event-loop turn, not two."""
+    async with Emulator():
+        client, server = await _pair()
+        turns = 0
+
+        async def count_turns() -> None:
+            nonlocal turns
+            while True:
+                await asyncio.sleep(0)
+                turns += 1
+
+        counter = asyncio.ensure_future(count_turns())
+        await asyncio.sleep(0)
+        before = turns
+        await handshake(client, server)
+        await client.aclose()
+        await server.aclose()
+        counter.cancel()
+        # SimTLS: client ISC, server ASC, client ISC, server ASC, then the two deletes.
+        assert turns - before == 6

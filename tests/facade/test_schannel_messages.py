@@ -167,6 +167,30 @@ def test_M1_encrypt_in_place_into_one_contiguous_buffer(conn: Connection) -> Non
     assert (status, plaintext_of(out)) == (SEC_E_OK, message)
 
 
+def test_M1_encrypt_reads_the_plaintext_in_place_and_leaves_the_buffer_resizable(
+    conn: Connection,
+) -> None:
+    """M1: the package reads DATA through a view of the caller's bytearray (no copy); when
+    EncryptMessage returns it holds no view of it, so the caller may resize it at once."""
+    _, sizes = QueryContextAttributes(conn.cctx, SECPKG_ATTR_STREAM_SIZES)
+    plain = bytearray(b"resizable plaintext")
+    header, trailer = bytearray(sizes.cbHeader), bytearray(sizes.cbTrailer)
+    desc = SecBufferDesc(
+        [
+            SecBuffer(SECBUFFER_STREAM_HEADER, len(header), header),
+            SecBuffer(SECBUFFER_DATA, len(plain), plain),
+            SecBuffer(SECBUFFER_STREAM_TRAILER, len(trailer), trailer),
+            SecBuffer(SECBUFFER_EMPTY),
+        ]
+    )
+    assert EncryptMessage(conn.cctx, 0, desc, 0) == SEC_E_OK
+    wire = bytes(header) + bytes(plain) + bytes(trailer)  # encrypted in place
+    plain += b"!"  # BufferError if a view of it were still held
+    del header[:]
+    status, out = decrypt(conn.sctx, wire)
+    assert (status, plaintext_of(out)) == (SEC_E_OK, b"resizable plaintext")
+
+
 def test_M1_token_data_token_layout_is_accepted(conn: Connection) -> None:
     """M1 (reference §7): {TOKEN, DATA, TOKEN} works like {STREAM_HEADER, DATA, STREAM_TRAILER}."""
     desc = stream_buffers(conn.cctx, b"tokens")
@@ -258,6 +282,30 @@ def test_M2_one_record_per_call_with_extra(conn: Connection, tls: str) -> None:
     )
     status, out = decrypt(conn.sctx, received[-extra.cbBuffer :])
     assert (status, plaintext_of(out)) == (SEC_E_OK, b"second!")
+
+
+def test_M2_decrypt_leaves_the_callers_buffer_resizable_and_gives_own_copies(
+    conn: Connection,
+) -> None:
+    """M2: the record is read through a view of the caller's DATA buffer; HEADER, TRAILER and
+    EXTRA then hold their own bytes, so the caller can consume and resize its receive buffer
+    right after the call (as SspiTLSStream does) without losing them."""
+    first = encrypt(conn.cctx, b"first")
+    second = encrypt(conn.cctx, b"second")
+    received = bytearray(first + second)
+    desc = SecBufferDesc(
+        [
+            SecBuffer.of(SECBUFFER_DATA, received),
+            SecBuffer(SECBUFFER_EMPTY),
+            SecBuffer(SECBUFFER_EMPTY),
+            SecBuffer(SECBUFFER_EMPTY),
+        ]
+    )
+    assert DecryptMessage(conn.sctx, desc, 0, None) == SEC_E_OK
+    header, data, trailer, extra = desc.pBuffers
+    del received[:]  # BufferError if a view of it were still held
+    assert [type(b.pvBuffer) for b in (header, data, trailer, extra)] == [bytes] * 4
+    assert (data.data(), extra.data()) == (b"first", second)
 
 
 def test_M2_case37_partial_record_is_incomplete_with_missing(conn: Connection) -> None:
