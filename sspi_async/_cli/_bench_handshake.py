@@ -17,6 +17,11 @@ or RSA-2048 server certificate issued by an ephemeral CA, ``sspi_async.testing``
   --workers`` (package steps in worker threads). Goal: at least :data:`GOAL_CONCURRENT` × (a).
 * **(d)** — the largest event-loop lag seen during (c): a ticker task sleeps :data:`TICK` and
   records how late it wakes up. Goal: below :data:`GOAL_LAG_MS` ms.
+* **(f) and (g) floors** — the thinnest code with the shape of async SSPI (``_bench_floors``):
+  the same OpenSSL work as (b) and (c), each ISC/ASC step and delete a queued call completed on a
+  later loop turn, the steps of (g) in ``--workers`` threads, and nothing of the emulator's rules.
+  (f) is sequential, (g) runs ``--concurrency`` at once (its loop lag is measured as in (d)). No
+  implementation can beat them here: a goal above a floor cannot be met on this machine.
 * **(e) asyncio anchor** — asyncio's own TLS (``asyncio.start_server(ssl=...)`` and
   ``asyncio.open_connection(ssl=...)`` on 127.0.0.1, same certificates), with the same
   concurrency: handshakes per second (each connection: TCP connect, handshake, close_notify
@@ -47,6 +52,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -64,6 +70,7 @@ from sspi_async import (
 from sspi_async.sspi import SECPKG_ATTR_CIPHER_INFO, SecPkgContext_CipherInfo
 from sspi_async.testing import CertificateAuthority
 
+from ._bench_floors import floor_handshake
 from ._progress import Progress, best_of_rounds
 
 __all__ = (
@@ -153,6 +160,10 @@ class HandshakeResult:
         concurrent_max_lag_ms, lag_goal_ms, lag_met: (d), over the whole concurrent runs
             (ramp-up with every first step queued at once, window, drain).
         concurrent_steady_max_lag_ms, concurrent_p99_lag_ms: (d) inside the windows only.
+        floor_per_second, floor_ratio: (f), the thinnest async-SSPI shape, sequential.
+        floor_concurrent_per_second, floor_concurrent_ratio: (g), the same with ``concurrency``
+            in flight and its steps in ``workers`` threads.
+        floor_max_lag_ms, floor_p99_lag_ms: the loop lag during (g), as for (d).
         asyncio_per_second, asyncio_ratio: (e).
         asyncio_max_lag_ms, asyncio_steady_max_lag_ms, asyncio_p99_lag_ms: (e)'s lag, likewise.
         structlog_configured: True if structlog was configured (then logging cost is included).
@@ -188,6 +199,12 @@ class HandshakeResult:
     concurrent_p99_lag_ms: float
     lag_goal_ms: float
     lag_met: bool
+    floor_per_second: float
+    floor_ratio: float
+    floor_concurrent_per_second: float
+    floor_concurrent_ratio: float
+    floor_max_lag_ms: float
+    floor_p99_lag_ms: float
     asyncio_per_second: float
     asyncio_ratio: float
     asyncio_max_lag_ms: float
@@ -399,6 +416,19 @@ async def _sequential_round(seconds: float, setup: TlsSetup) -> float:
     return count / (now - start)
 
 
+async def _floor_round(seconds: float, setup: TlsSetup) -> float:
+    """(f): thinnest async-SSPI-shaped handshakes per second, one at a time."""
+    count = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while True:
+        await floor_handshake(setup.client_context, setup.server_context, HOST)
+        count += 1
+        now = time.perf_counter()
+        if now >= deadline:
+            return count / (now - start)
+
+
 # --------------------------------------------------------------------------- concurrency + lag
 
 
@@ -493,6 +523,23 @@ async def _emulator_concurrent_round(
     return rate
 
 
+async def _floor_one(setup: TlsSetup, pool: ThreadPoolExecutor) -> None:
+    await floor_handshake(setup.client_context, setup.server_context, HOST, pool)
+
+
+async def _floor_concurrent_round(
+    seconds: float, setup: TlsSetup, options: HandshakeOptions, lags: _Lags
+) -> float:
+    """(g): (f) with ``concurrency`` handshakes in flight, steps in ``workers`` threads."""
+    with ThreadPoolExecutor(max(1, options.workers)) as pool:
+        return await _concurrent(
+            seconds,
+            options.concurrency,
+            lambda: _floor_one(setup, pool),
+            lags,
+        )
+
+
 async def _asyncio_round(seconds: float, setup: TlsSetup, concurrency: int, lags: _Lags) -> float:
     """(e): asyncio TLS connections (handshake + close) per second on loopback."""
     handlers: set[asyncio.Task[object]] = set()
@@ -550,7 +597,7 @@ async def _measure(
     client = raw_handshake(setup).client
     protocol = client.version() or "?"
     suite = (client.cipher() or ("?",))[0]
-    lags = {"concurrent": _Lags([], []), "asyncio": _Lags([], [])}
+    lags = {"concurrent": _Lags([], []), "asyncio": _Lags([], []), "floor": _Lags([], [])}
 
     def forget_warmup_lags() -> None:
         for pooled in lags.values():
@@ -562,6 +609,8 @@ async def _measure(
         "raw_threads": lambda s: _raw_threads_round(s, setup, options.workers),
         "sequential": lambda s: _sequential_round(s, setup),
         "concurrent": lambda s: _emulator_concurrent_round(s, setup, options, lags["concurrent"]),
+        "floor": lambda s: _floor_round(s, setup),
+        "floor_concurrent": lambda s: _floor_concurrent_round(s, setup, options, lags["floor"]),
         "asyncio": lambda s: _asyncio_round(s, setup, options.concurrency, lags["asyncio"]),
     }
     best = await best_of_rounds(
@@ -575,7 +624,7 @@ async def _measure(
     raw = best["raw"]
     sequential = best["sequential"] / raw
     concurrent = best["concurrent"] / raw
-    ours, theirs = lags["concurrent"], lags["asyncio"]
+    ours, theirs, floor = lags["concurrent"], lags["asyncio"], lags["floor"]
     max_lag = _ms(max(ours.whole, default=0.0))
     return HandshakeResult(
         python=platform.python_version(),
@@ -608,6 +657,12 @@ async def _measure(
         concurrent_p99_lag_ms=_ms(_percentile(ours.window, 0.99)),
         lag_goal_ms=GOAL_LAG_MS,
         lag_met=max_lag < GOAL_LAG_MS,
+        floor_per_second=round(best["floor"], 1),
+        floor_ratio=round(best["floor"] / raw, 3),
+        floor_concurrent_per_second=round(best["floor_concurrent"], 1),
+        floor_concurrent_ratio=round(best["floor_concurrent"] / raw, 3),
+        floor_max_lag_ms=_ms(max(floor.whole, default=0.0)),
+        floor_p99_lag_ms=_ms(_percentile(floor.window, 0.99)),
         asyncio_per_second=round(best["asyncio"], 1),
         asyncio_ratio=round(best["asyncio"] / raw, 3),
         asyncio_max_lag_ms=_ms(max(theirs.whole, default=0.0)),
@@ -667,6 +722,11 @@ def format_handshake_report(result: HandshakeResult) -> str:
         f"  >= {r.concurrent_goal:g}x: {_verdict(r.concurrent_met)}",
         f"{f'(e) asyncio TLS on loopback, {r.concurrency} concurrent (asyncio anchor)':<{width}}"
         f"{r.asyncio_per_second:>13,.0f}{r.asyncio_ratio:>8.2f}x",
+        f"{'(f) floor: thinnest async-SSPI shape, sequential':<{width}}"
+        f"{r.floor_per_second:>13,.0f}{r.floor_ratio:>8.2f}x  the most (b) can reach here",
+        f"{f'(g) floor: the same, {r.concurrency} concurrent, {max(1, r.workers)} threads':<{width}}"
+        f"{r.floor_concurrent_per_second:>13,.0f}{r.floor_concurrent_ratio:>8.2f}x"
+        "  the most (c) can reach here",
         "",
         f"{'event-loop lag (a task sleeping 1 ms)':<{width}}{'max ms':>9}{'steady':>8}"
         f"{'p99':>7}  goal",
@@ -675,6 +735,8 @@ def format_handshake_report(result: HandshakeResult) -> str:
         f"  max < {r.lag_goal_ms:g} ms: {_verdict(r.lag_met)}",
         f"{'    during (e), asyncio TLS (asyncio anchor)':<{width}}{r.asyncio_max_lag_ms:>9.1f}"
         f"{r.asyncio_steady_max_lag_ms:>8.1f}{r.asyncio_p99_lag_ms:>7.1f}",
+        f"{'    during (g), the floor':<{width}}{r.floor_max_lag_ms:>9.1f}{'':>8}"
+        f"{r.floor_p99_lag_ms:>7.1f}",
         "(max: the whole run, ramp-up and drain included; steady and p99: the measuring windows)",
         "",
         f"first emulator handshake on fresh credentials (builds their OpenSSL contexts on the "

@@ -12,6 +12,10 @@ Measured in the same run, on one TLS 1.3 connection each (same certificates and 
   server's ``DecryptMessage`` over ``[DATA, EMPTY, EMPTY, EMPTY]``; the plaintext is the
   ``SECBUFFER_DATA`` buffer. The ``SecBuffer`` objects are reused, their fields reset each time.
   Goal: at least :data:`GOAL_RATIO` × the anchor.
+* **floor** — the thinnest code with the shape of EncryptMessage + DecryptMessage
+  (``_bench_floors.FloorRecords``: one call each, a dict lookup, a four-buffer scan, the same
+  OpenSSL calls and the copy into the caller's buffer, none of the rules) on another raw pair:
+  the most (b) can reach here; a goal above it cannot be met on this machine.
 * **api** (for information) — the Pythonic API: ``SecurityContext.encrypt(data)`` then
   ``SecurityContext.decrypt(record)``.
 
@@ -51,6 +55,7 @@ from sspi_async.sspi import (
     SecPkgContext_CipherInfo,
 )
 
+from ._bench_floors import FloorRecords
 from ._bench_handshake import HOST, KeyType, TlsSetup, _acquire_pair, raw_handshake
 from ._progress import Progress, best_of_rounds
 
@@ -121,6 +126,7 @@ class ThroughputResult:
         flat_mb_per_second, flat_ratio, goal_ratio, within_goal: flat EncryptMessage +
             DecryptMessage, its ratio to the anchor, and the goal.
         api_mb_per_second, api_ratio: ``SecurityContext.encrypt`` + ``.decrypt``.
+        floor_mb_per_second, floor_ratio: the thinnest SSPI-shaped loop (the most (b) can reach).
         raw_records_per_second, flat_records_per_second, api_records_per_second: the same
             rates in records per second.
         structlog_configured: True if structlog was configured (then logging cost is included).
@@ -143,6 +149,8 @@ class ThroughputResult:
     within_goal: bool
     api_mb_per_second: float
     api_ratio: float
+    floor_mb_per_second: float
+    floor_ratio: float
     raw_records_per_second: float
     flat_records_per_second: float
     api_records_per_second: float
@@ -256,6 +264,19 @@ def _api_loop(
     return one
 
 
+def _floor_loop(setup: TlsSetup, client: SecurityContext, payload: bytes) -> FloorRecords:
+    """The floor: the thinnest SSPI-shaped loop over a raw pair (same suite, same overhead)."""
+    pair = raw_handshake(setup)
+    sizes = client.stream_sizes
+    return FloorRecords(
+        (pair.client, pair.client_in, pair.client_out),
+        (pair.server, pair.server_in, pair.server_out),
+        payload,
+        sizes.cbHeader,
+        sizes.cbTrailer,
+    )
+
+
 def _checked(name: str, one: Callable[[], _Data], payload: bytes) -> Callable[[], _Data]:
     got = bytes(one())
     if got != payload:
@@ -283,6 +304,7 @@ async def _measure(
                 "EncryptMessage/DecryptMessage", _FlatLoop(client, server, payload), payload
             ),
             "api": _checked("SecurityContext", _api_loop(client, server, payload), payload),
+            "floor": _checked("floor", _floor_loop(setup, client, payload), payload),
         }
         best = await best_of_rounds(
             {name: _timed(one) for name, one in loops.items()},
@@ -317,6 +339,8 @@ async def _measure(
         within_goal=ratio >= GOAL_RATIO,
         api_mb_per_second=round(best["api"] * mb, 1),
         api_ratio=round(best["api"] / best["raw"], 3),
+        floor_mb_per_second=round(best["floor"] * mb, 1),
+        floor_ratio=round(best["floor"] / best["raw"], 3),
         raw_records_per_second=round(best["raw"], 1),
         flat_records_per_second=round(best["flat"], 1),
         api_records_per_second=round(best["api"], 1),
@@ -332,6 +356,11 @@ def measure_throughput(
     options = options or ThroughputOptions()
     setup = TlsSetup.create(options.key_type)
     return asyncio.run(_measure(options, setup, progress))
+
+
+def mb_per_record(result: ThroughputResult) -> float:
+    """MB of plaintext per record."""
+    return result.record_size / 1e6
 
 
 def format_throughput_report(result: ThroughputResult) -> str:
@@ -363,5 +392,8 @@ def format_throughput_report(result: ThroughputResult) -> str:
         f"  >= {r.goal_ratio:g}x: {verdict}",
         f"{'    SecurityContext.encrypt + .decrypt (information)':<{width}}"
         f"{r.api_mb_per_second:>9,.1f}{r.api_records_per_second:>11,.0f}{r.api_ratio:>7.2f}x",
+        f"{'(f) floor: thinnest SSPI-shaped Encrypt + Decrypt':<{width}}"
+        f"{r.floor_mb_per_second:>9,.1f}{r.floor_mb_per_second / mb_per_record(r):>11,.0f}"
+        f"{r.floor_ratio:>7.2f}x  the most (b) can reach here",
     ]
     return "\n".join(lines)

@@ -30,6 +30,7 @@ from .._flags import (
     SECPKG_ATTR_SIZES,
     SECPKG_ATTR_STREAM_SIZES,
 )
+from .._handles import CtxtHandle
 from .._status import SecurityStatus
 from ..packages import PackageError
 from . import _allocations, _bufmap
@@ -41,8 +42,17 @@ __all__ = ("decrypt_message", "encrypt_message", "query_attributes")
 S = SecurityStatus
 
 
+#: The longest record header_plausible accepts: a 5-byte header and the largest body.
+_MAX_RECORD = 5 + _bufmap.MAX_RECORD_BODY
 _HEADER_TYPES = (SECBUFFER_STREAM_HEADER, SECBUFFER_TOKEN)
 _TRAILER_TYPES = (SECBUFFER_STREAM_TRAILER, SECBUFFER_TOKEN)
+
+
+def _entry(engine: Engine, phContext: object) -> ContextEntry | None:
+    """The live context behind ``phContext``; a CtxtHandle needs no type check."""
+    if type(phContext) is CtxtHandle:
+        return engine.contexts.get(phContext)
+    return engine.context(phContext)
 
 
 def _view(buf: SecBuffer) -> memoryview:
@@ -84,10 +94,13 @@ def encrypt_message(
     The package reads the plaintext through a view of the DATA buffer and its record is copied
     once, into the caller's three buffers (the record is contiguous when they are).
     """
-    check_int("fQOP", fQOP)
-    check_optional("pMessage", pMessage, SecBufferDesc)
-    check_int("MessageSeqNo", MessageSeqNo)
-    entry = engine.context(phContext)
+    # The checks of SPEC §2, skipped for the exact types (hot path: once per record).
+    if type(fQOP) is not int or type(MessageSeqNo) is not int:
+        check_int("fQOP", fQOP)
+        check_int("MessageSeqNo", MessageSeqNo)
+    if type(pMessage) is not SecBufferDesc:
+        check_optional("pMessage", pMessage, SecBufferDesc)
+    entry = _entry(engine, phContext)
     if entry is None:
         return S.SEC_E_INVALID_HANDLE
     if pMessage is None:
@@ -124,6 +137,19 @@ def encrypt_message(
             return exc.status
     if len(head) > header.cbBuffer or len(tail) > trailer.cbBuffer:
         return S.SEC_E_BUFFER_TOO_SMALL
+    hp, dp, tp = header.pvBuffer, data.pvBuffer, trailer.pvBuffer
+    if type(hp) is memoryview and type(dp) is memoryview and type(tp) is memoryview:
+        # Hot path: views of the caller's memory (one contiguous buffer, as C callers allocate
+        # it). A read-only, too short or non-byte view raises and takes the general path.
+        try:
+            hp[: len(head)] = head
+            dp[: len(body)] = body
+            tp[: len(tail)] = tail
+        except (TypeError, ValueError):
+            pass
+        else:
+            header.cbBuffer, data.cbBuffer, trailer.cbBuffer = len(head), len(body), len(tail)
+            return S.SEC_E_OK
     _place(header, head)
     _place(data, body)
     _place(trailer, tail)
@@ -140,10 +166,12 @@ def decrypt_message(
     HEADER, TRAILER and EXTRA buffers then hold their own small copies, so the caller may reuse or
     resize its buffer afterwards.
     """
-    check_optional("pMessage", pMessage, SecBufferDesc)
-    check_int("MessageSeqNo", MessageSeqNo)
-    check_out_value("pfQOP", pfQOP)
-    entry = engine.context(phContext)
+    if type(pMessage) is not SecBufferDesc or type(MessageSeqNo) is not int:
+        check_optional("pMessage", pMessage, SecBufferDesc)
+        check_int("MessageSeqNo", MessageSeqNo)
+    if pfQOP is not None:
+        check_out_value("pfQOP", pfQOP)
+    entry = _entry(engine, phContext)
     if entry is None:
         return S.SEC_E_INVALID_HANDLE
     if pMessage is None:
@@ -162,10 +190,16 @@ def decrypt_message(
     if len(buffers) < 4 or data_buf is None or len(empties) < 3:
         return S.SEC_E_INVALID_TOKEN  # [36 a–d]
     with _view(data_buf) as received:
-        if not _bufmap.header_plausible(received):
-            return S.SEC_E_INVALID_TOKEN
         size = len(received)
-        length = 5 + ((received[3] << 8) | received[4]) if size >= 5 else 5
+        if size >= 5:
+            length = 5 + ((received[3] << 8) | received[4])
+            # [19] garbage fails here instead of waiting forever for bytes (header_plausible).
+            if not (20 <= received[0] <= 24 and received[1] == 3 and length <= _MAX_RECORD):
+                return S.SEC_E_INVALID_TOKEN
+        elif not _bufmap.header_plausible(received):
+            return S.SEC_E_INVALID_TOKEN
+        else:
+            length = 5
         if length > size:
             # [37]: the DATA buffer and the first EMPTY one both become MISSING ("windows does it
             # too"); T4: 5 for no bytes, 5 - n for a partial header, else the rest of the record.

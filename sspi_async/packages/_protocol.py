@@ -151,11 +151,12 @@ class PackageContext(Protocol):
         """Run one handshake step over ``data`` (whole records; ``b""`` on the client's first call
         and on the follow-up call after ``SEC_I_RENEGOTIATE``)."""
 
-    def encrypt(self, plaintext: bytes | memoryview) -> tuple[bytes, bytes, bytes]:
+    def encrypt(self, plaintext: bytes | memoryview) -> tuple[bytes, bytes | memoryview, bytes]:
         """Protect ``plaintext`` as exactly one record: ``(header, body, trailer)``.
 
         ``plaintext`` is usually a view of the caller's DATA buffer, valid only during the call
-        (copy it, e.g. ``bytes(plaintext)``, to keep it).
+        (copy it, e.g. ``bytes(plaintext)``, to keep it). ``body`` may be a read-only view of
+        the new record, which saves a copy: the emulator copies it into the caller's buffer.
 
         Raises :class:`PackageError` before the handshake completed or after a failure.
         """

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from sspi_async._cli import main
+from sspi_async._cli._bench_floors import floor_handshake
+from sspi_async._cli._bench_handshake import HOST, TlsSetup
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ("--duration", "0.06", "--rounds", "1")
@@ -59,6 +62,13 @@ def test_bench_handshake_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert _row(out, "(e) asyncio TLS on loopback, 4 concurrent (asyncio anchor)").endswith("x")
     assert "max < 5 ms: " in _row(out, "(d) during (c), the emulator")
     assert _row(out, "    during (e), asyncio TLS (asyncio anchor)")
+    assert _row(out, "(f) floor: thinnest async-SSPI shape, sequential").endswith(
+        "x  the most (b) can reach here"
+    )
+    assert _row(out, "(g) floor: the same, 4 concurrent, 2 threads").endswith(
+        "x  the most (c) can reach here"
+    )
+    assert _row(out, "    during (g), the floor")
 
 
 def test_bench_handshake_json_rsa(capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,9 +92,10 @@ def test_bench_handshake_json_rsa(capsys: pytest.CaptureFixture[str]) -> None:
     assert (result["concurrency"], result["workers"], result["rounds"]) == (3, 1, 1)
     assert result["protocol"] == "TLSv1.3"
     assert result["cipher_suite"] == result["emulator_cipher_suite"]
-    for rate in ("raw", "raw_threads", "sequential", "concurrent", "asyncio"):
+    rates = ("raw_threads", "sequential", "concurrent", "asyncio", "floor", "floor_concurrent")
+    for rate in ("raw", *rates):
         assert result[f"{rate}_per_second"] > 0, rate
-    for ratio in ("raw_threads", "sequential", "concurrent", "asyncio"):
+    for ratio in rates:
         assert result[f"{ratio}_ratio"] > 0, ratio
     assert (result["sequential_goal"], result["concurrent_goal"], result["lag_goal_ms"]) == (
         0.9,
@@ -95,6 +106,7 @@ def test_bench_handshake_json_rsa(capsys: pytest.CaptureFixture[str]) -> None:
         assert isinstance(result[flag], bool)
     assert result["concurrent_max_lag_ms"] >= result["concurrent_steady_max_lag_ms"] >= 0
     assert result["asyncio_max_lag_ms"] >= 0
+    assert result["floor_max_lag_ms"] >= result["floor_p99_lag_ms"] >= 0
     assert result["structlog_configured"] is False
 
 
@@ -121,6 +133,9 @@ def test_bench_throughput_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert "x  >= 0.8x: " in flat
     assert flat.endswith(("met", "NOT met"))
     assert _row(out, "    SecurityContext.encrypt + .decrypt (information)").endswith("x")
+    assert _row(out, "(f) floor: thinnest SSPI-shaped Encrypt + Decrypt").endswith(
+        "x  the most (b) can reach here"
+    )
 
 
 def test_bench_throughput_json_small_records(capsys: pytest.CaptureFixture[str]) -> None:
@@ -136,6 +151,8 @@ def test_bench_throughput_json_small_records(capsys: pytest.CaptureFixture[str])
         assert result[f"{loop}_mb_per_second"] > 0, loop
         assert result[f"{loop}_records_per_second"] > 0, loop
     assert result["flat_ratio"] > 0
+    assert result["floor_mb_per_second"] > 0
+    assert result["floor_ratio"] > 0
     assert result["goal_ratio"] == 0.8
     assert isinstance(result["within_goal"], bool)
 
@@ -183,3 +200,23 @@ def test_bench_tls_help(benchmark: str, capsys: pytest.CaptureFixture[str]) -> N
     text = capsys.readouterr().out
     assert text.startswith(f"usage: sspi-async bench {benchmark}")
     assert "goal" in text
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+async def test_the_handshake_floor_does_the_whole_tls_work(workers: int) -> None:
+    """(f)/(g) must do every bit of OpenSSL work the emulator's handshake does: both sides
+    finish TLS 1.3, the server's certificate is verified for the host, and the client reads
+    both session tickets (OpenSSL then knows a session to resume)."""
+    setup = TlsSetup.create("ec")
+    pool = ThreadPoolExecutor(workers) if workers else None
+    try:
+        client, server = await floor_handshake(
+            setup.client_context, setup.server_context, HOST, pool
+        )
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    assert (client.version(), server.version()) == ("TLSv1.3", "TLSv1.3")
+    assert ("DNS", HOST) in client.getpeercert()["subjectAltName"]
+    assert client.session is not None
+    assert client.session.has_ticket

@@ -300,7 +300,7 @@ class SchannelContext:
                 self._sizes = sizes
         return sizes
 
-    def encrypt(self, plaintext: bytes | memoryview) -> tuple[bytes, bytes, bytes]:
+    def encrypt(self, plaintext: bytes | memoryview) -> tuple[bytes, memoryview, bytes]:
         """Protect ``plaintext`` as exactly one record (M1).
 
         Raises:
@@ -338,7 +338,8 @@ class SchannelContext:
         record = self._out.read()
         header = self.stream_sizes().cbHeader
         body_end = header + len(plaintext)
-        return record[:header], record[header:body_end], record[body_end:]
+        # The body as a view of the record: the emulator copies it once, into the caller's buffer.
+        return record[:header], memoryview(record)[header:body_end], record[body_end:]
 
     def decrypt(self, record: bytes | memoryview) -> DecryptResult:
         """Unprotect exactly one record (M2); see the module docstring for the statuses."""
@@ -349,17 +350,13 @@ class SchannelContext:
         if self._peer_closed:
             return DecryptResult(S.SEC_E_CONTEXT_EXPIRED)
         self._in.write(record)
-        chunks: list[bytes] = []
         try:
-            while True:
-                chunk = self._ssl.read(MAX_FRAGMENT)
-                if not chunk:  # Python's SSLObject returns b"" for a close_notify
-                    raise ssl.SSLZeroReturnError
-                chunks.append(chunk)
-                if not self._ssl.pending():
-                    break
+            # One record carries at most MAX_FRAGMENT bytes (RFC 8446 §5.1): one read takes all.
+            plaintext = self._ssl.read(MAX_FRAGMENT)
+            if not plaintext:  # Python's SSLObject returns b"" for a close_notify
+                raise ssl.SSLZeroReturnError
         except ssl.SSLWantReadError:
-            pass
+            plaintext = b""
         except ssl.SSLZeroReturnError:
             self._peer_closed = True
             return DecryptResult(S.SEC_I_CONTEXT_EXPIRED)
@@ -368,8 +365,8 @@ class SchannelContext:
             self._in.read()
             self._alert = self._out.read()  # the next ISC/ASC hands it out (T11)
             return DecryptResult(self._failure)
-        if chunks:
-            return DecryptResult(S.SEC_E_OK, b"".join(chunks))
+        if plaintext:
+            return DecryptResult(S.SEC_E_OK, plaintext)
         # A post-handshake message. A KeyUpdate asking for our update leaves OpenSSL with a reply
         # to send; on a finished connection only a write flushes it (an empty one writes no
         # record), and the follow-up ISC/ASC hands it out before any data record.
