@@ -171,6 +171,7 @@ class FloorRecords:
     def _decrypt_message(self, handle: int, buffers: list[_Buffer]) -> int:
         tls, incoming, _ = self._contexts[handle]
         data = None
+        # The scan inline, as in _encrypt_message: a helper call is a cost a floor must not add.
         for buf in buffers:
             if buf.kind == _DATA:
                 data = buf
