@@ -48,7 +48,7 @@ __all__ = (
 
 _TOKEN_TYPES = (SECBUFFER_TOKEN, SECBUFFER_ALERT)
 # TLS 1.2 allows ciphertext fragments up to 2^14 + 2048 bytes (RFC 5246 §6.2.3).
-MAX_RECORD_BODY = 16384 + 2048
+_MAX_RECORD_BODY = 16384 + 2048
 
 
 def check_output_sizes(output: SecBufferDesc, allocate: bool) -> int | None:
@@ -178,7 +178,7 @@ def header_plausible(data: bytes | memoryview) -> bool:
         return False
     if len(data) >= 2 and data[1] != 3:
         return False
-    return not (len(data) >= 5 and ((data[3] << 8) | data[4]) > MAX_RECORD_BODY)
+    return not (len(data) >= 5 and ((data[3] << 8) | data[4]) > _MAX_RECORD_BODY)
 
 
 def mark_input(spare: SecBuffer | None, buffer_type: int, count: int) -> bool:

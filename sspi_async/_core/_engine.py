@@ -31,7 +31,7 @@ from .._flags import (
     ImpersonationLevel,
     Role,
 )
-from .._handles import SecHandle
+from .._handles import CtxtHandle, SecHandle
 from .._identity import ANONYMOUS_LOGON, AccessToken
 from .._status import SEC_SUCCESS, SecurityStatus
 from ..packages import ContextRequest, PackageContext, PackageCredential, PackageError, StepResult
@@ -510,6 +510,8 @@ class Engine:
 
     def context(self, phContext: object) -> ContextEntry | None:
         """The live context behind ``phContext`` (None when unknown or deleted)."""
+        if type(phContext) is CtxtHandle:  # the usual case (once per record): no more checks
+            return self.contexts.get(phContext)
         check_optional("phContext", phContext, SecHandle)
         return self.contexts.get(phContext) if isinstance(phContext, SecHandle) else None
 

@@ -30,7 +30,6 @@ from .._flags import (
     SECPKG_ATTR_SIZES,
     SECPKG_ATTR_STREAM_SIZES,
 )
-from .._handles import CtxtHandle
 from .._status import SecurityStatus
 from ..packages import PackageError
 from . import _allocations, _bufmap
@@ -42,17 +41,8 @@ __all__ = ("decrypt_message", "encrypt_message", "query_attributes")
 S = SecurityStatus
 
 
-#: The longest record header_plausible accepts: a 5-byte header and the largest body.
-_MAX_RECORD = 5 + _bufmap.MAX_RECORD_BODY
 _HEADER_TYPES = (SECBUFFER_STREAM_HEADER, SECBUFFER_TOKEN)
 _TRAILER_TYPES = (SECBUFFER_STREAM_TRAILER, SECBUFFER_TOKEN)
-
-
-def _entry(engine: Engine, phContext: object) -> ContextEntry | None:
-    """The live context behind ``phContext``; a CtxtHandle needs no type check."""
-    if type(phContext) is CtxtHandle:
-        return engine.contexts.get(phContext)
-    return engine.context(phContext)
 
 
 def _view(buf: SecBuffer) -> memoryview:
@@ -100,7 +90,7 @@ def encrypt_message(
         check_int("MessageSeqNo", MessageSeqNo)
     if type(pMessage) is not SecBufferDesc:
         check_optional("pMessage", pMessage, SecBufferDesc)
-    entry = _entry(engine, phContext)
+    entry = engine.context(phContext)
     if entry is None:
         return S.SEC_E_INVALID_HANDLE
     if pMessage is None:
@@ -171,7 +161,7 @@ def decrypt_message(
         check_int("MessageSeqNo", MessageSeqNo)
     if pfQOP is not None:
         check_out_value("pfQOP", pfQOP)
-    entry = _entry(engine, phContext)
+    entry = engine.context(phContext)
     if entry is None:
         return S.SEC_E_INVALID_HANDLE
     if pMessage is None:
@@ -190,16 +180,10 @@ def decrypt_message(
     if len(buffers) < 4 or data_buf is None or len(empties) < 3:
         return S.SEC_E_INVALID_TOKEN  # [36 a–d]
     with _view(data_buf) as received:
-        size = len(received)
-        if size >= 5:
-            length = 5 + ((received[3] << 8) | received[4])
-            # [19] garbage fails here instead of waiting forever for bytes (header_plausible).
-            if not (20 <= received[0] <= 24 and received[1] == 3 and length <= _MAX_RECORD):
-                return S.SEC_E_INVALID_TOKEN
-        elif not _bufmap.header_plausible(received):
+        if not _bufmap.header_plausible(received):
             return S.SEC_E_INVALID_TOKEN
-        else:
-            length = 5
+        size = len(received)
+        length = 5 + ((received[3] << 8) | received[4]) if size >= 5 else 5
         if length > size:
             # [37]: the DATA buffer and the first EMPTY one both become MISSING ("windows does it
             # too"); T4: 5 for no bytes, 5 - n for a partial header, else the rest of the record.
