@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "sspi_async"
 
-L0 = {"sspi_async._status", "sspi_async._flags", "sspi_async._errors"}
+L0 = {"sspi_async._status", "sspi_async._flags", "sspi_async._errors", "sspi_async._machine"}
 L1 = {
     "sspi_async._buffers",
     "sspi_async._handles",

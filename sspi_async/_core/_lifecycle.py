@@ -26,9 +26,10 @@ from __future__ import annotations
 import enum
 from typing import Final
 
+from .._machine import IllegalTransitionError, Refused, lookup
 from .._status import STATUS_INVALID_PARAMETER, SecurityStatus
 
-__all__ = ("CallEvent", "CallState", "Refused", "transition")
+__all__ = ("CallEvent", "CallState", "IllegalTransitionError", "Refused", "transition")
 
 
 class CallState(enum.Enum):
@@ -55,10 +56,6 @@ class CallEvent(enum.Enum):
     SET_CALLBACK = "set callback"
     REINIT = "reinit"
     FREE = "free"
-
-
-class Refused(int):
-    """A transition the table refuses, carrying the status to return."""
 
 
 _INVALID = Refused(SecurityStatus.SEC_E_INVALID_PARAMETER)
@@ -89,18 +86,6 @@ TRANSITIONS: Final[dict[tuple[CallState, CallEvent], CallState | Refused]] = {
 del S, E
 
 
-class IllegalTransitionError(Exception):
-    """An event that has no entry for the current state (only use-after-free reaches here)."""
-
-    def __init__(self, state: CallState, event: CallEvent) -> None:
-        super().__init__(f"{event.value} is not possible in state {state.value}")
-        self.state = state
-        self.event = event
-
-
 def transition(state: CallState, event: CallEvent) -> CallState | Refused:
     """Look ``(state, event)`` up; raise :class:`IllegalTransitionError` when the table has no entry."""
-    try:
-        return TRANSITIONS[state, event]
-    except KeyError:
-        raise IllegalTransitionError(state, event) from None
+    return lookup(TRANSITIONS, state, event, "async call")  # type: ignore[return-value]

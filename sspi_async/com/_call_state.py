@@ -39,6 +39,7 @@ from __future__ import annotations
 import enum
 from typing import Final
 
+from .._machine import IllegalTransitionError, Refused, lookup
 from ._hresults import HResult
 
 __all__ = (
@@ -92,10 +93,6 @@ class ClientEvent(enum.Enum):
     FINISH = "finish"
 
 
-class Refused(int):
-    """A client transition the table refuses, carrying the HRESULT to return."""
-
-
 _BUSY = Refused(HResult.RPC_S_CALLPENDING)
 _NO_CALL = Refused(HResult.RPC_E_CALL_COMPLETE)
 
@@ -126,26 +123,15 @@ CLIENT_TRANSITIONS: Final[dict[tuple[ClientState, ClientEvent], ClientState | Re
 del CS, CE
 
 
-class IllegalCallTransitionError(RuntimeError):
-    """An event with no entry for the state: a bug in the dispatcher, never user misuse."""
-
-    def __init__(self, state: enum.Enum, event: enum.Enum) -> None:
-        super().__init__(f"{event.value} is not possible in state {state.value}")
-        self.state = state
-        self.event = event
+#: The COM name of the shared error (kept for the tests and callers that catch it by this name).
+IllegalCallTransitionError = IllegalTransitionError
 
 
 def server_transition(state: ServerState, event: ServerEvent) -> ServerState:
     """Look ``(state, event)`` up in the server table."""
-    try:
-        return SERVER_TRANSITIONS[state, event]
-    except KeyError:
-        raise IllegalCallTransitionError(state, event) from None
+    return lookup(SERVER_TRANSITIONS, state, event)  # type: ignore[return-value]
 
 
 def client_transition(state: ClientState, event: ClientEvent) -> ClientState | Refused:
     """Look ``(state, event)`` up in the client table."""
-    try:
-        return CLIENT_TRANSITIONS[state, event]
-    except KeyError:
-        raise IllegalCallTransitionError(state, event) from None
+    return lookup(CLIENT_TRANSITIONS, state, event)  # type: ignore[return-value]
