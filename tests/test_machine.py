@@ -29,7 +29,8 @@ def test_fire_moves_and_a_refusal_keeps_the_state() -> None:
     assert m.fire(_E.GO) is _S.B
     assert m.state is _S.B
     refused = m.fire(_E.GO)
-    assert isinstance(refused, Refused) and refused == 7
+    assert isinstance(refused, Refused)
+    assert refused == 7
     assert m.state is _S.B
     assert m.can(_E.GO) is False
 
