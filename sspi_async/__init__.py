@@ -52,6 +52,7 @@ if typing.TYPE_CHECKING:
     from ._core._trace_svg import render_svg
     from ._errors import (
         AuthenticationError,
+        BrokenContextError,
         BufferTooSmallError,
         IncompleteMessageError,
         InvalidHandleError,
@@ -69,6 +70,7 @@ __version__ = "0.1.0"
 __all__ = (
     "AccessToken",
     "AuthenticationError",
+    "BrokenContextError",
     "BufferTooSmallError",
     "ConfigurationError",
     "CorruptAction",
@@ -125,6 +127,7 @@ __all__ = (
 _LAZY: dict[str, str] = {
     "AccessToken": "._identity",
     "AuthenticationError": "._errors",
+    "BrokenContextError": "._errors",
     "BufferTooSmallError": "._errors",
     "ConfigurationError": "._core._config",
     "CorruptAction": "._core._faults",

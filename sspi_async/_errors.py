@@ -14,6 +14,7 @@ from ._status import SecurityStatus, status_name
 
 __all__ = (
     "AuthenticationError",
+    "BrokenContextError",
     "BufferTooSmallError",
     "IncompleteMessageError",
     "InvalidHandleError",
@@ -78,6 +79,17 @@ class AuthenticationError(SspiError):
     """The handshake failed: the peer could not be authenticated or refused us."""
 
     default_status = SecurityStatus.SEC_E_LOGON_DENIED
+
+
+class BrokenContextError(SspiError):
+    """A step of this security context was cancelled, so the context is unusable (E2).
+
+    The handshake's bytes are in an unknown state (the cancelled call still completed, A6): like
+    a trio or anyio stream after a cancelled operation, the context is *broken*. Close it with
+    ``aclose()`` (which frees everything, E1) and start a new one.
+    """
+
+    default_status = SecurityStatus.SEC_E_CONTEXT_EXPIRED
 
 
 _BY_STATUS: dict[int, type[SspiError]] = {

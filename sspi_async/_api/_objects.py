@@ -9,6 +9,7 @@ subclasses carrying ``.status``.
 from __future__ import annotations
 
 import contextlib
+from asyncio import CancelledError
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from .._core._async_context import SspiAsyncContext
 from .._core._checks import check_bytes
 from .._core._emulator import Emulator, current_emulator
 from .._core._messages import decrypt_message, encrypt_message, query_attributes
-from .._errors import SspiError, error_for_status
+from .._errors import BrokenContextError, SspiError, SspiMisuseError, error_for_status
 from .._flags import (
     ASC_REQ_ALLOCATE_MEMORY,
     ASC_REQ_CONFIDENTIALITY,
@@ -53,10 +54,12 @@ from .._flags import (
     SECPKG_CRED_OUTBOUND,
     Role,
 )
-from .._handles import CredHandle, CtxtHandle
+from .._handles import CredHandle, CtxtHandle, SecIsValidHandle
 from .._identity import AccessToken
+from .._machine import Machine, Refused
 from .._status import SEC_SUCCESS, STATUS_SUCCESS, SecurityStatus, as_status
 from .._values import ULONG, TimeStamp
+from ._context_state import IN_FLIGHT, TRANSITIONS, ContextEvent, ContextState
 
 __all__ = (
     "Credentials",
@@ -179,12 +182,21 @@ class Credentials:
 
     def client_context(
         self,
-        target_name: str | None = None,
+        target_name: str | None,
         *,
         flags: int = DEFAULT_ISC_FLAGS,
         alpn: list[str] | None = None,
     ) -> SecurityContext:
-        """A new client side (InitializeSecurityContext); nothing is sent until :meth:`SecurityContext.step`."""
+        """A new client side (InitializeSecurityContext); nothing is sent until :meth:`SecurityContext.step`.
+
+        Args:
+            target_name: ``pszTargetName``, the name the server must prove (E3, T10): for
+                Schannel the host name its certificate must match. Required: pass ``None``
+                explicitly for Schannel's NULL name, which checks the certificate chain but not
+                the name (anyone with a certificate from a trusted CA passes).
+            flags: ``fContextReq`` (``ISC_REQ_ALLOCATE_MEMORY`` is always added).
+            alpn: protocols to offer (T12), in order of preference.
+        """
         return SecurityContext(self, Role.CLIENT, target_name, flags, alpn)
 
     def server_context(self, *, flags: int = DEFAULT_ASC_FLAGS) -> SecurityContext:
@@ -272,7 +284,13 @@ class Decrypted:
 
 
 class SecurityContext:
-    """One side of a security context. Drive it with :meth:`step` until ``complete``."""
+    """One side of a security context. Drive it with :meth:`step` until ``complete``.
+
+    Its lifecycle is :mod:`._context_state`'s table: one step at a time (a second concurrent one
+    is :class:`~sspi_async.SspiMisuseError`, E8); a step whose awaiting task is cancelled breaks
+    the context (:class:`~sspi_async.BrokenContextError` from then on, E2); :meth:`aclose` frees
+    everything on every path, including a call still in flight (E1).
+    """
 
     def __init__(
         self,
@@ -291,17 +309,40 @@ class SecurityContext:
         self.handle = CtxtHandle()
         self.attributes = ULONG()
         self.expiry = TimeStamp()
-        self._started = False
-        self.complete = False
-        self._deleted = False
-        # One async context for every call of this object, reinitialised in between (A9).
-        self._actx = self.emulator.create_async_context()
+        self._machine: Machine[ContextState, ContextEvent] = Machine(
+            "security context", TRANSITIONS, ContextState.NEW
+        )
+        #: Which step was cancelled (E2: the error of every later call says so).
+        self._broken_by = ""
+        # One async context for every call of this object, reinitialised in between (A9); made
+        # by the first step, so a context that never steps holds nothing (E1).
+        self._actx: SspiAsyncContext | None = None
+        # The output of a step whose waiter was cancelled: its package-allocated buffers are
+        # freed once the call completed (E1).
+        self._orphan: SecBufferDesc | None = None
 
-    def _input(self, token: bytes | None) -> SecBufferDesc | None:
+    @property
+    def state(self) -> str:
+        """Where the context is: ``"new"``, ``"started"``, ``"complete"``, ``"broken"``,
+        ``"closed"``, or a step in flight (for diagnostics)."""
+        return self._machine.state.value
+
+    @property
+    def complete(self) -> bool:
+        """True once the handshake finished (``SEC_E_OK``), until the context is closed."""
+        return self._machine.state in (ContextState.COMPLETE, ContextState.FOLLOW_UP)
+
+    @property
+    def broken(self) -> bool:
+        """True when a step was cancelled (E2): every later call raises
+        :class:`~sspi_async.BrokenContextError`; only :meth:`aclose` is left to do."""
+        return self._machine.state is ContextState.BROKEN
+
+    def _input(self, token: bytes | None, first: bool) -> SecBufferDesc | None:
         buffers = []
         if token is not None:
             buffers += [SecBuffer.of(SECBUFFER_TOKEN, token), SecBuffer(SECBUFFER_EMPTY)]
-        if not self._started and self.alpn:
+        if first and self.alpn:
             from .._core._bufmap import encode_application_protocols
 
             buffers.append(
@@ -310,6 +351,23 @@ class SecurityContext:
                 )
             )
         return SecBufferDesc(buffers) if buffers else None
+
+    def _unusable(self, method: str) -> SspiError:
+        """The error for a call on a broken or closed context (E2), or a busy one (E8)."""
+        state = self._machine.state
+        if state is ContextState.BROKEN:
+            return BrokenContextError(
+                f"{method}(): this security context is broken: {self._broken_by} did not return "
+                "(E2); close it with aclose() and start a new context"
+            )
+        if state is ContextState.CLOSED:
+            return error_for_status(
+                S.SEC_E_INVALID_HANDLE, f"{method}(): this security context was closed"
+            )
+        return SspiMisuseError(
+            f"{method}(): another step() of this {self.role.value} security context "
+            f"({self.handle!r}) is still in flight (E8); await it before starting the next"
+        )
 
     async def step(self, token: bytes | None = None) -> StepOutcome:
         """Run one InitializeSecurityContext / AcceptSecurityContext call.
@@ -324,52 +382,74 @@ class SecurityContext:
 
         Raises:
             SspiError: the handshake failed; ``.token`` holds an alert to send to the peer, if any.
+            BrokenContextError: an earlier step was cancelled (E2).
+            SspiMisuseError: another step is in flight (E8).
         """
         check_bytes("token", token, optional=True)
-        if self._deleted:
-            raise error_for_status(S.SEC_E_INVALID_HANDLE, "this security context was closed")
-        pinput = self._input(token)
+        machine = self._machine
+        first = machine.state is ContextState.NEW
+        if isinstance(machine.fire(ContextEvent.BEGIN), Refused):
+            raise self._unusable("step")
+        pinput = self._input(token, first)
         allocate = ISC_REQ_ALLOCATE_MEMORY if self.role is Role.CLIENT else ASC_REQ_ALLOCATE_MEMORY
         output = SecBufferDesc([SecBuffer(SECBUFFER_TOKEN), SecBuffer(SECBUFFER_ALERT)])
-        phcontext = self.handle if self._started else None
-        cred = None if self._started else self.credentials.handle
+        phcontext = None if first else self.handle
+        cred = self.credentials.handle if first else None
         flags = self.flags | allocate
-        status, actx = await _call(
-            self.emulator,
-            lambda actx: context_async(
-                self.role,
-                actx,
-                cred,
-                phcontext,
-                self.target_name,
-                flags,
-                0,
-                pinput,
-                0,
-                self.handle,
-                output,
-                self.attributes,
-                self.expiry,
-            ),
-            self._actx,
-        )
-        produced = b""
-        for buf in output.pBuffers:
-            if buf.cbBuffer and buf.pvBuffer is not None:
-                produced += buf.data()
-                _allocations.free(buf.pvBuffer)
+        if self._actx is None:
+            self._actx = self.emulator.create_async_context()
+        try:
+            status, actx = await _call(
+                self.emulator,
+                lambda actx: context_async(
+                    self.role,
+                    actx,
+                    cred,
+                    phcontext,
+                    self.target_name,
+                    flags,
+                    0,
+                    pinput,
+                    0,
+                    self.handle,
+                    output,
+                    self.attributes,
+                    self.expiry,
+                ),
+                self._actx,
+            )
+        except BaseException as exc:
+            # E2: the waiter went away (cancelled) with the call queued: it completes anyway
+            # (A6) and aclose() frees what it registers and what it allocated (E1).
+            if machine.state in IN_FLIGHT:
+                how = "cancelled" if isinstance(exc, CancelledError) else type(exc).__name__
+                self._broken_by = f"the {machine.state.value.replace(' in flight', '')} ({how})"
+                self._orphan = output
+                machine.fire(ContextEvent.CANCEL)
+            raise
+        produced = _collect(output)
         if status == S.SEC_E_INCOMPLETE_MESSAGE:
+            event = ContextEvent.INCOMPLETE
+        elif not SEC_SUCCESS(status):
+            registered = first and SecIsValidHandle(self.handle)
+            event = ContextEvent.FAIL_REGISTERED if registered else ContextEvent.FAIL
+        else:
+            event = ContextEvent.DONE if status == S.SEC_E_OK else ContextEvent.CONTINUE
+        if machine.fire(event) is ContextState.CLOSED:
+            raise error_for_status(
+                S.SEC_E_INVALID_HANDLE,
+                "step(): this security context was closed by another task while the step ran",
+            )
+        if event is ContextEvent.INCOMPLETE:
             missing = _marked(pinput, SECBUFFER_MISSING)
             return StepOutcome(as_status(status), b"", missing=missing)
-        if not SEC_SUCCESS(status):
+        if event is ContextEvent.FAIL or event is ContextEvent.FAIL_REGISTERED:
             error = error_for_status(
                 status,
                 f"{'Initialize' if self.role is Role.CLIENT else 'Accept'}SecurityContext failed",
             )
             error.token = produced  # type: ignore[attr-defined]
             raise error
-        self._started = True
-        self.complete = status == S.SEC_E_OK
         extra_len = _marked(pinput, SECBUFFER_EXTRA)
         extra = token[len(token) - extra_len :] if token is not None and extra_len else b""
         chunks = actx._token_chunks
@@ -382,21 +462,30 @@ class SecurityContext:
         )
 
     def _check_established(self, method: str) -> None:
-        """Messages need a finished handshake: say so, rather than the SEC_E_INVALID_HANDLE of
-        the QueryContextAttributes/EncryptMessage call underneath (same error class and status)."""
-        if self._deleted:
-            raise error_for_status(
-                S.SEC_E_INVALID_HANDLE, f"{method}(): this security context was closed"
-            )
-        if not self._started:
-            raise error_for_status(
-                S.SEC_E_INVALID_HANDLE,
-                f"{method}() before the handshake: call step() (or sspi_async.handshake()) until "
-                "the context is complete",
-            )
+        """Messages need a started handshake: say so, rather than the SEC_E_INVALID_HANDLE of
+        the QueryContextAttributes/EncryptMessage call underneath (same error class and status);
+        a broken (E2) or closed context says that instead."""
+        state = self._machine.state
+        if state in _ESTABLISHED:
+            if self.emulator.closed:
+                raise error_for_status(
+                    S.SEC_E_INVALID_HANDLE,
+                    f"{method}(): the emulator of this security context was closed (E1)",
+                )
+            return
+        if state is ContextState.BROKEN or state is ContextState.CLOSED:
+            raise self._unusable(method)
+        raise error_for_status(
+            S.SEC_E_INVALID_HANDLE,
+            f"{method}() before the handshake: call step() (or sspi_async.handshake()) until "
+            "the context is complete",
+        )
 
     def query(self, attribute: int) -> object:
         """QueryContextAttributes; raises :class:`SspiError` on failure (M3)."""
+        state = self._machine.state
+        if state is ContextState.BROKEN or state is ContextState.CLOSED:
+            raise self._unusable("query")
         status, value = query_attributes(
             self.emulator.engine, self.handle, attribute, allocate=False
         )
@@ -490,15 +579,53 @@ class SecurityContext:
             engine.revert(self.handle)
 
     async def aclose(self) -> None:
-        """Delete the context (idempotent)."""
-        if self._deleted:
+        """Delete the context and free its async context (idempotent), on every path (E1).
+
+        A step still in flight (its waiter was cancelled, E2, or another task is awaiting it) is
+        waited for first, so that the handle it registers and the buffers it allocates are freed
+        too. If this wait is itself cancelled, the call is left to complete detached and
+        whatever it registers is freed at that moment. After ``Emulator.aclose()`` there is
+        nothing left to free.
+        """
+        machine = self._machine
+        if machine.state is ContextState.CLOSED:
             return
-        self._deleted = True
-        if self._started:
-            await _run(self.emulator, lambda actx: delete_async(actx, self.handle), self._actx)
-        # A call still pending here (its waiter was cancelled) completes detached (A11); this
-        # context never has a notify callback, so freeing it is always allowed.
-        self.emulator.free(self._actx)
+        machine.fire(ContextEvent.CLOSE)
+        actx, self._actx = self._actx, None
+        if actx is None:
+            return  # never stepped: nothing was queued or registered
+        emulator = self.emulator
+        if actx.state == "freed":
+            return  # the emulator was closed: it freed everything (E1)
+        if actx.state == "pending":
+            try:
+                await emulator.wait(actx)
+            except BaseException:
+                emulator.release(actx, self._forget)
+                raise
+            self._free_orphan()
+            # The stepping task (if it is still waiting) reads its result from its own future;
+            # the delete runs on a fresh async context so it cannot see this one reused.
+            actx, spare = None, actx
+            emulator.free(spare)
+        if SecIsValidHandle(self.handle):
+            await _run(emulator, lambda a: delete_async(a, self.handle), actx)
+        if actx is not None:
+            # A delete cancelled here completes detached (A11); this context never has a
+            # notify callback, so freeing it is always allowed.
+            emulator.free(actx)
+
+    def _free_orphan(self) -> None:
+        orphan, self._orphan = self._orphan, None
+        if orphan is not None:
+            _collect(orphan)
+
+    def _forget(self) -> None:
+        """After a detached completion (E1): free the orphan output and delete the handle the
+        call registered, synchronously (DeleteSecurityContext)."""
+        self._free_orphan()
+        if SecIsValidHandle(self.handle):
+            self.emulator.engine.delete_context(self.handle)
 
     async def __aenter__(self) -> SecurityContext:
         return self
@@ -507,8 +634,23 @@ class SecurityContext:
         await self.aclose()
 
     def __repr__(self) -> str:
-        state = "complete" if self.complete else ("started" if self._started else "new")
-        return f"<SecurityContext {self.role.value} {state} {self.handle!r}>"
+        return f"<SecurityContext {self.role.value} {self.state} {self.handle!r}>"
+
+
+_ESTABLISHED = frozenset(
+    {ContextState.STARTED, ContextState.STEP, ContextState.COMPLETE, ContextState.FOLLOW_UP}
+)
+
+
+def _collect(output: SecBufferDesc) -> bytes:
+    """The bytes of a step's package-allocated output buffers, which are freed (M5)."""
+    produced = b""
+    for buf in output.pBuffers:
+        if buf.cbBuffer and buf.pvBuffer is not None:
+            produced += buf.data()
+            _allocations.free(buf.pvBuffer)
+            buf.pvBuffer, buf.cbBuffer = None, 0
+    return produced
 
 
 def _marked(desc: SecBufferDesc | None, kind: int) -> int:

@@ -159,9 +159,15 @@ def _describe(ctx: SecurityContext, standard_compatible: bool) -> dict[Any, obje
     }
 
 
+#: How long closing a stream's context may wait, shielded from the caller's cancellation, for a
+#: step still in flight (E1): a package step is finite, so this bounds only a fault plan's stall.
+_CLOSE_WAIT = 5.0
+
+
 async def _delete(ctx: SecurityContext) -> None:
-    """Delete the context, even while the caller is being cancelled."""
-    with anyio.CancelScope(shield=True), contextlib.suppress(SspiError):
+    """Delete the context, even while the caller is being cancelled (E1). If the wait for a
+    step in flight runs out, the context is freed when that call completes (detached)."""
+    with anyio.move_on_after(_CLOSE_WAIT, shield=True), contextlib.suppress(SspiError):
         await ctx.aclose()
 
 
@@ -275,15 +281,18 @@ class SspiTLSStream(ByteStream):
         cls,
         transport_stream: ByteStream,
         credentials: Credentials,
-        target_name: str | None = None,
+        target_name: str | None,
         *,
         alpn: list[str] | None = None,
         flags: int = DEFAULT_ISC_FLAGS,
         standard_compatible: bool = True,
     ) -> SspiTLSStream:
-        """Connect as the client (InitializeSecurityContext) with OUTBOUND ``credentials``;
-        ``target_name`` is ``pszTargetName`` (T10), ``alpn`` the protocols offered (T12).
-        Raises as :meth:`wrap`."""
+        """Connect as the client (InitializeSecurityContext) with OUTBOUND ``credentials``.
+
+        ``target_name`` is ``pszTargetName`` (T10): the host name the server's certificate must
+        match. It is required (E3); ``None`` passed explicitly is Schannel's NULL name: the chain
+        is checked, the name is not. ``alpn`` lists the protocols offered (T12). Raises as
+        :meth:`wrap`."""
         ctx = credentials.client_context(target_name, flags=flags, alpn=alpn)
         return await cls.wrap(transport_stream, ctx, standard_compatible=standard_compatible)
 
@@ -307,7 +316,9 @@ class SspiTLSStream(ByteStream):
         if self._closed:
             raise anyio.ClosedResourceError
         if self._write_broken:
-            raise anyio.BrokenResourceError("an earlier send on this TLS stream failed")
+            raise anyio.BrokenResourceError(
+                "an earlier send on this TLS stream failed or was cancelled part-way"
+            )
 
     async def _send_raw(self, data: bytes) -> None:
         try:
@@ -320,25 +331,40 @@ class SspiTLSStream(ByteStream):
         """Encrypt ``item`` into records of at most ``cbMaximumMessage`` bytes and send them
         (``b""`` sends nothing).
 
+        A large ``item`` goes out as several transport writes. If ``send()`` is cancelled (or
+        fails) after one of them, the peer has received a prefix of ``item`` and cannot know
+        where it ends: the stream is then broken for sending (later sends raise
+        ``BrokenResourceError``), as anyio's streams are after a cancelled write.
+
         Raises:
-            anyio.BrokenResourceError: the transport failed (now or in an earlier send), or the
-                package refuses to send more (``SEC_E_CONTEXT_EXPIRED``, e.g. after the peer's
-                close_notify).
+            anyio.BrokenResourceError: the transport failed (now or in an earlier send), an
+                earlier send was cancelled part-way, or the package refuses to send more
+                (``SEC_E_CONTEXT_EXPIRED``, e.g. after the peer's close_notify).
             anyio.BusyResourceError: another task is sending.
         """
         with self._send_guard:
             self._check_writable()
             data = memoryview(item).cast("B")
-            for start in range(0, len(data), self._chunk):
-                async with self._send_lock:
-                    self._check_writable()
-                    try:
-                        records = self.context.encrypt(bytes(data[start : start + self._chunk]))
-                    except SspiError as exc:
-                        if exc.status != S.SEC_E_CONTEXT_EXPIRED:
-                            raise
-                        raise anyio.BrokenResourceError("the TLS connection is closed") from exc
-                    await self._send_raw(records)
+            sent = 0
+            try:
+                for start in range(0, len(data), self._chunk):
+                    async with self._send_lock:
+                        self._check_writable()
+                        try:
+                            records = self.context.encrypt(bytes(data[start : start + self._chunk]))
+                        except SspiError as exc:
+                            if exc.status != S.SEC_E_CONTEXT_EXPIRED:
+                                raise
+                            raise anyio.BrokenResourceError("the TLS connection is closed") from exc
+                        await self._send_raw(records)
+                        sent += 1
+            except BaseException:
+                if sent:
+                    # A send cancelled (or failed) between records left a prefix of ``item`` on
+                    # the wire: the peer cannot tell where it ends, so the stream is broken for
+                    # sending, as anyio's streams are after a cancelled write.
+                    self._write_broken = True
+                raise
 
     async def send_eof(self) -> None:
         """Not supported, as in ``anyio.streams.tls.TLSStream``: :meth:`aclose` sends

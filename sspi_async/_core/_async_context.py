@@ -112,6 +112,7 @@ class PendingCall:
         "function",
         "info",
         "offloaded",
+        "on_detached",
         "scheduled",
         "work",
     )
@@ -136,3 +137,5 @@ class PendingCall:
         #: The worker's future once the step was handed to a crypto worker (A14): only its return
         #: (or its cancellation at shutdown) completes the call.
         self.offloaded: Future[Any] | None = None
+        #: Run on the loop when the call completes detached (:meth:`Emulator.release`, E1).
+        self.on_detached: Callable[[], None] | None = None

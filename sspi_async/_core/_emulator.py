@@ -54,7 +54,7 @@ import os
 import sys
 import threading
 import weakref
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -390,6 +390,22 @@ class Emulator:
         actx._state = new_state
         self._fail_waiters(actx)
 
+    def release(self, actx: SspiAsyncContext, cleanup: Callable[[], None]) -> None:
+        """Free ``actx`` for an owner that is going away (E1): a call still pending completes
+        detached (A11) and ``cleanup`` runs on the loop right after it completed, when its
+        out-parameters are written (e.g. to delete the context handle the call registered);
+        with no call pending, ``cleanup`` runs at once. Unlike :meth:`free`, a registered notify
+        callback does not forbid it: the owner gives up the notification."""
+        self._live(actx, "release")
+        call = self._pending.get(id(actx)) if actx._state is CallState.PENDING else None
+        if call is not None:
+            call.callback = None
+            call.on_detached = cleanup
+        actx._callback = None
+        self.free(actx)
+        if call is None:
+            cleanup()
+
     async def wait(self, actx: SspiAsyncContext | None) -> int:
         """``wait_async_call`` (A13): wait for the current call and return its result."""
         if actx is None:
@@ -594,6 +610,12 @@ class Emulator:
         self._pending.pop(id(actx), None)
         info = call.info
         if call.detached:
+            cleanup = call.on_detached
+            if cleanup is not None:
+                try:
+                    cleanup()
+                except Exception:  # an owner's cleanup must not leave the call pending
+                    logger.exception("sspi.call.cleanup_failed", function=call.function)
             if enabled():
                 logger.debug(
                     CALL_COMPLETED,

@@ -10,6 +10,7 @@ import anyio
 import pytest
 
 from sspi_async import (
+    BrokenContextError,
     Emulator,
     InvalidHandleError,
     SecurityContext,
@@ -19,7 +20,6 @@ from sspi_async import (
 )
 from sspi_async.sspi import (
     SEC_E_INVALID_HANDLE,
-    SEC_I_CONTINUE_NEEDED,
     SECBUFFER_TOKEN,
     SecBuffer,
 )
@@ -85,11 +85,10 @@ def test_secbuffer_of_refuses_text() -> None:
     assert SecBuffer.of(SECBUFFER_TOKEN, memoryview(b"ab")).cbBuffer == 2
 
 
-async def test_A9_A11_a_cancelled_step_leaves_the_context_usable_and_closable() -> None:
-    """A SecurityContext runs its steps on one async context of its own, reinitialised between
-    calls (A9). When a task waiting on a step is cancelled, that call is still pending: the next
-    call runs on a fresh async context instead of being refused (A4), and ``aclose()`` frees the
-    busy one, whose call then completes detached (A11), without an error or a hang."""
+async def test_E2_A11_a_cancelled_step_breaks_the_context_and_aclose_frees_it() -> None:
+    """E2: when the task waiting on a step is cancelled, the call still completes (A6), the
+    context is broken (every later call raises BrokenContextError naming the cancelled step),
+    and ``aclose()`` waits for the call and frees the handle it registered (E1, A11)."""
     async with Emulator(latency=0.02) as emu:
         client, server = await _pair()
         waiting = asyncio.ensure_future(client.step(None))
@@ -98,13 +97,18 @@ async def test_A9_A11_a_cancelled_step_leaves_the_context_usable_and_closable() 
         with pytest.raises(asyncio.CancelledError):
             await waiting
         assert emu.statistics()["pending_calls"] == 1
+        assert client.broken
+        with pytest.raises(BrokenContextError, match=r"the first step \(cancelled\)"):
+            await client.step(None)
+        with pytest.raises(BrokenContextError, match="aclose"):
+            client.encrypt(b"x")
         with anyio.fail_after(5):
-            again = await client.step(None)  # on a fresh async context, not refused (A4)
-            assert again.status == SEC_I_CONTINUE_NEEDED
             await client.aclose()
-        # The cancelled call was queued first, so its timer fired first: it completed too.
         assert emu.statistics()["pending_calls"] == 0
+        assert emu.statistics()["contexts"] == 0
         await server.aclose()
+        with pytest.raises(InvalidHandleError, match="closed"):
+            await client.step(None)
 
 
 async def test_A7_the_steps_of_a_handshake_take_one_loop_turn_each() -> None:
