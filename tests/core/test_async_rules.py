@@ -2011,7 +2011,7 @@ async def test_I5_callback_of_a_call_queued_by_an_impersonating_callback_starts_
 # --------------------------------------------------------------------------- §5 in callbacks
 
 
-async def test_S5_classic_functions_can_be_called_from_a_notify_callback() -> None:
+async def test_spec5_classic_functions_can_be_called_from_a_notify_callback() -> None:
     """The classic synchronous functions work inside a notify callback and share the emulator's
     tables (SPEC §5, A6)."""
     async with Emulator():
