@@ -153,13 +153,25 @@ async def acquire_credentials(
             f"use must be 'inbound', 'outbound', 'both' or a SECPKG_CRED_* value, not {use!r}"
         )
     handle, expiry = CredHandle(), TimeStamp()
-    status = await _run(
-        emulator,
-        lambda actx: acquire_async(actx, principal, package, code, auth_data, handle, expiry),
-    )
+    actx = emulator.create_async_context()
+    status = acquire_async(actx, principal, package, code, auth_data, handle, expiry)
+    if status == S.SEC_E_OK:
+        try:
+            status = await emulator.result(actx)
+        except BaseException:
+            # E1: the call completes anyway (A6); free the credential it registers then.
+            emulator.release(actx, lambda: _free_if_valid(emulator, handle))
+            raise
+    emulator.free(actx)
     if status != S.SEC_E_OK:
         raise error_for_status(status, f"AcquireCredentialsHandle({package!r}) failed")
     return Credentials(emulator, handle, package, code, expiry)
+
+
+def _free_if_valid(emulator: Emulator, handle: CredHandle) -> None:
+    """FreeCredentialsHandle, synchronously, for a handle a detached call wrote (E1)."""
+    if SecIsValidHandle(handle):
+        emulator.engine.free_credentials(handle)
 
 
 class Credentials:

@@ -394,3 +394,21 @@ async def test_E1_a_send_cancelled_between_records_leaves_a_prefix_and_breaks_se
             await client.aclose()
             await server.aclose()
             assert _live(emu) == {"credentials": 2}
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+async def test_E1_a_cancelled_acquire_credentials_leaks_no_credential(package: str) -> None:
+    """acquire_credentials() cancelled while its call is queued: the call completes anyway and
+    the credential it registers is freed at that moment (E1)."""
+    cred = SimTLSCred(principal="alice", secret="x") if package == "SimTLS" else client_cred()
+    async with Emulator(latency=0.01) as emu:
+        for _ in range(10):
+            task = asyncio.ensure_future(acquire_credentials(package, "outbound", cred))
+            await asyncio.sleep(0)
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        kept = await acquire_credentials(package, "outbound", cred)  # queued after them all
+        assert emu.statistics()["credentials"] == 1
+        await kept.aclose()
+        assert _live(emu) == {}
