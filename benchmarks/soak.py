@@ -311,12 +311,14 @@ async def soak_package(package: str, args: argparse.Namespace, rng: random.Rando
 
 
 def table(rounds: list[Round]) -> str:
-    """The figures as a Markdown table."""
+    """The figures as a Markdown table. ``contexts left`` is what ``Emulator.statistics()`` counts
+    after the round (cumulative: one emulator per package), with the round's own share."""
     lines = [
-        "| package | round | ok | cut/failed | s | handshakes/s | RSS MiB first→last (peak) "
-        "| fds first→last (peak) | threads first→last (peak) | contexts after |",
+        "| package | round | ok | cut/failed | s | attempts/s | RSS MiB first→last (peak) "
+        "| fds first→last (peak) | threads first→last (peak) | contexts left (+this round) |",
         "| --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- | ---: |",
     ]
+    before: dict[str, int] = {}
     for r in rounds:
         first, last = r.samples[0], r.samples[-1]
         peak_rss = max(s.rss_kib for s in r.samples)
@@ -324,13 +326,15 @@ def table(rounds: list[Round]) -> str:
         peak_threads = max(s.threads for s in r.samples)
         rate = r.n / r.seconds if r.seconds else 0.0
         cut = "" if r.cancel_max is None else f" (≤{r.cancel_max * 1000:.1f} ms)"
+        left = r.stats.get("contexts", 0)
         lines.append(
             f"| {r.package} | {r.name}{cut} | {r.completed} | {r.failed} | {r.seconds:.2f} "
             f"| {rate:,.0f} | {first.rss_kib / 1024:.1f}→{last.rss_kib / 1024:.1f} "
             f"({peak_rss / 1024:.1f}) | {first.fds}→{last.fds} ({peak_fds}) "
             f"| {first.threads}→{last.threads} ({peak_threads}) "
-            f"| {r.stats.get('contexts', '?')} |"
+            f"| {left} (+{left - before.get(r.package, 0)}) |"
         )
+        before[r.package] = left
     return "\n".join(lines)
 
 

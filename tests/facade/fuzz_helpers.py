@@ -30,7 +30,7 @@ KINDS = ("schannel-tls13", "schannel-tls12", "simtls")
 #: shrinking: a failure reports the first failing example at once, so a known bug costs no more
 #: CI time than a pass.
 FUZZ = settings(
-    max_examples=30,
+    max_examples=50,
     deadline=None,
     derandomize=True,
     database=None,

@@ -33,7 +33,7 @@ from tests.facade.fuzz_helpers import (
     target_for,
 )
 
-STREAM_FUZZ = FUZZ.__class__(FUZZ, max_examples=20)
+STREAM_FUZZ = FUZZ.__class__(FUZZ, max_examples=40)
 
 chunk_sizes = st.lists(
     st.one_of(st.integers(1, 8), st.integers(9, 300), st.integers(301, 5000)),
