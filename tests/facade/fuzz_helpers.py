@@ -5,6 +5,8 @@
 * :func:`credentials` acquires a client and a server credential for one of them through the
   Pythonic API, and :func:`established` yields a completed client/server context pair (the client
   has read the TLS 1.3 session tickets, as :func:`sspi_async.handshake` does);
+* :func:`run` runs one example's coroutine in a fresh emulator, bounded in time, and checks that
+  nothing outlived it (E1);
 * :data:`FUZZ` is the hypothesis profile: derandomized and database-less, so a run tests the same
   examples every time (no flakes, no ``.hypothesis`` directory), with a per-test example budget
   that keeps the fuzz files within ~40 s on two cores;
@@ -14,13 +16,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
+import anyio
 from hypothesis import HealthCheck, Phase, settings
 
-from sspi_async import Credentials, SecurityContext, acquire_credentials, handshake
+from sspi_async import Credentials, Emulator, SecurityContext, acquire_credentials, handshake
 from tests.facade.helpers import SERVER_NAME, client_auth, server_auth
 from tests.facade.schannel_helpers import TARGET, TLS12, TLS13, client_cred, server_cred
 
@@ -45,6 +50,22 @@ CONTENT_ALERT = 21
 CONTENT_APPLICATION_DATA = 23
 #: The 2-byte body of a plaintext alert; an encrypted one is longer (MAC/tag, explicit nonce).
 ALERT_BODY = 2
+
+
+def run(coro: Coroutine[Any, Any, None]) -> None:
+    """Run one example on a fresh loop in a fresh emulator, bounded by ``TIMEOUT`` (a hang fails
+    the example); afterwards the emulator holds no credential, context or pending call (E1)."""
+
+    async def bounded() -> None:
+        with anyio.fail_after(TIMEOUT):
+            async with Emulator() as emu:
+                await coro
+                stats = emu.statistics()
+                assert stats["contexts"] == 0, stats
+                assert stats["credentials"] == 0, stats
+                assert stats["pending_calls"] == 0, stats
+
+    asyncio.run(bounded())
 
 
 @dataclass(frozen=True)

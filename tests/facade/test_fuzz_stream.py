@@ -9,12 +9,10 @@ that a record whose length field grew ends in a truncation instead of a wait; th
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 import anyio
 import pytest
@@ -22,13 +20,13 @@ from anyio.abc import ByteStream
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sspi_async import Emulator, SspiError, SspiTLSStream
+from sspi_async import SspiError, SspiTLSStream
 from tests.facade.fuzz_helpers import (
     FUZZ,
     KINDS,
-    TIMEOUT,
     credentials,
     is_encrypted_alert,
+    run,
     split_records,
     target_for,
 )
@@ -176,22 +174,6 @@ async def connected(kind: str, sizes: list[int]) -> AsyncIterator[Streams]:
         stack.push_async_callback(made["server"].aclose)
         wire.arm()
         yield Streams(wire, made["client"], made["server"])
-
-
-def run(coro: Coroutine[Any, Any, None]) -> None:
-    """Run one example on a fresh loop in a fresh emulator, bounded by ``TIMEOUT``; afterwards
-    the emulator holds no credential, context or pending call (E1)."""
-
-    async def bounded() -> None:
-        with anyio.fail_after(TIMEOUT):
-            async with Emulator() as emu:
-                await coro
-                stats = emu.statistics()
-                assert stats["contexts"] == 0, stats
-                assert stats["credentials"] == 0, stats
-                assert stats["pending_calls"] == 0, stats
-
-    asyncio.run(bounded())
 
 
 async def send_all(stream: SspiTLSStream, end: WireEnd, texts: list[bytes]) -> None:
