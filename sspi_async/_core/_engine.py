@@ -236,9 +236,13 @@ class StepJob:
     def finish(self, result: StepResult) -> int:
         """Write every out-parameter for ``result`` and return the call's status (A6)."""
         entry = self.entry
-        if entry.fire(EntryEvent.FINISH) is EntryState.DELETED:
-            return S.SEC_E_INVALID_HANDLE
         status = result.status
+        if SEC_SUCCESS(status) or status == S.SEC_E_INCOMPLETE_MESSAGE:
+            event = EntryEvent.FINISH
+        else:
+            event = EntryEvent.FINISH_FAILED  # T11: failures are sticky
+        if entry.fire(event) is EntryState.DELETED:
+            return S.SEC_E_INVALID_HANDLE
         if entry.stash is not None:
             consumed = entry.stash[1]
             entry.stash = None
@@ -419,12 +423,12 @@ class Engine:
             "pfContextAttr": pfContextAttr,
             "ptsExpiry": ptsExpiry,
         }
-        if state is EntryState.ALERT_REQUESTED:
+        if state is EntryState.ALERT_REQUESTED or state is EntryState.FAILED_ALERT_REQUESTED:
             return self._emit_alert(entry, **common)
-        if state is EntryState.ALERT_DUE:
-            # E4: a record was refused; this call, whatever its input, returns the failure status
-            # with the fatal alert the package made for it (T11), as a Schannel application sends
-            # it. The input is not read.
+        if state is EntryState.ALERT_DUE or state is EntryState.FAILED:
+            # E4/T11: a record was refused (or a step failed); this call, whatever its input,
+            # returns the failure status with the fatal alert the package made for it, if it has
+            # not gone out yet, as a Schannel application sends it. The input is not read.
             return self._job(entry, False, b"", b"", None, **common)
         if state is EntryState.STASHED:  # retry after SEC_E_BUFFER_TOO_SMALL: deliver the token
             token = _bufmap.read_input(pInput) if pInput is not None else None

@@ -6,10 +6,12 @@ The engine keeps one :class:`ContextEntry` per CtxtHandle; its state says what t
 InitializeSecurityContext/AcceptSecurityContext call does with it (DESIGN "State machines")::
 
     READY --begin--> STEPPING --finish--> READY | STASHED (the token did not fit, T2)
+      |                        `-fail---> FAILED (the package failed: sticky, T11)
       |--renegotiated--> RENEGOTIATE    (M2: the follow-up call may pass pInput None)
       |--refused-------> ALERT_DUE      (E4: a record was refused; the next call, whatever its
       |                                  input, goes to the package for its fatal alert)
       `--alert---------> ALERT_REQUESTED (M4: ApplyControlToken; the next call emits the alert)
+    ALERT_DUE, FAILED --alert--> FAILED_ALERT_REQUESTED --alert sent--> FAILED
     any --delete--> DELETED (terminal; a step in flight finishes into it, T13)
 
 * begin: a step job is made (READY, RENEGOTIATE, STASHED, ALERT_DUE → STEPPING). While
@@ -20,6 +22,10 @@ InitializeSecurityContext/AcceptSecurityContext call does with it (DESIGN "State
   came back during shutdown, abandon) → READY, or STASHED to redeliver a token that did not fit.
   The worker path marks the entry idle before it finishes, so the finish events are self-loops on
   READY too.
+* fail: the step's result is an error status. FAILED is sticky: every later ISC/ASC, whatever
+  its input (None too), goes to the package, which answers with its failure status and no
+  token; a control token there emits what the package still has to send (E4: a pending fatal
+  alert, else nothing) and the context stays FAILED.
 * renegotiated / refused: DecryptMessage's verdicts (M2, E4). A step in flight absorbs them: the
   step's own result decides what comes next.
 * alert-sent: the alert record went out (or the package refused to make it, M4) → READY.
@@ -50,6 +56,8 @@ class EntryState(enum.Enum):
     STASHED = "stashed"
     ALERT_DUE = "alert due"
     ALERT_REQUESTED = "alert requested"
+    FAILED = "failed"
+    FAILED_ALERT_REQUESTED = "failed, alert requested"
     DELETED = "deleted"
 
 
@@ -61,6 +69,7 @@ class EntryEvent(enum.Enum):
     BEGIN = "begin a step"
     FINISH = "finish a step"
     FINISH_STASH = "finish a step, keeping its token"
+    FINISH_FAILED = "finish a failed step"
     ABANDON = "abandon a step"
     RENEGOTIATED = "SEC_I_RENEGOTIATE"
     REFUSED = "record refused"
@@ -75,13 +84,17 @@ BUSY: Final = Refused(SecurityStatus.SEC_E_INVALID_PARAMETER)
 _GONE = Refused(SecurityStatus.SEC_E_INVALID_HANDLE)
 
 S, E = EntryState, EntryEvent
-_WAITING = (S.READY, S.RENEGOTIATE, S.STASHED, S.ALERT_DUE)
+_WAITING = (S.READY, S.RENEGOTIATE, S.STASHED, S.ALERT_DUE, S.FAILED)
+_ASKING = (S.READY, S.RENEGOTIATE, S.STASHED, S.ALERT_REQUESTED)
+_FAILING = (S.ALERT_DUE, S.FAILED, S.FAILED_ALERT_REQUESTED)
 ENTRY_TRANSITIONS: Final[dict[tuple[EntryState, EntryEvent], EntryState | Refused]] = {
     **{(state, E.BEGIN): S.STEPPING for state in _WAITING},
-    **{(state, E.ALERT): S.ALERT_REQUESTED for state in (*_WAITING, S.ALERT_REQUESTED)},
+    **{(state, E.ALERT): S.ALERT_REQUESTED for state in _ASKING},
+    **{(state, E.ALERT): S.FAILED_ALERT_REQUESTED for state in _FAILING},
     **{(state, E.DELETE): S.DELETED for state in S},
     (S.READY, E.FINISH): S.READY,
     (S.READY, E.FINISH_STASH): S.STASHED,
+    (S.READY, E.FINISH_FAILED): S.FAILED,
     (S.READY, E.ABANDON): S.READY,
     (S.READY, E.RENEGOTIATED): S.RENEGOTIATE,
     (S.READY, E.REFUSED): S.ALERT_DUE,
@@ -89,6 +102,7 @@ ENTRY_TRANSITIONS: Final[dict[tuple[EntryState, EntryEvent], EntryState | Refuse
     (S.STEPPING, E.ALERT): BUSY,
     (S.STEPPING, E.FINISH): S.READY,
     (S.STEPPING, E.FINISH_STASH): S.STASHED,
+    (S.STEPPING, E.FINISH_FAILED): S.FAILED,
     (S.STEPPING, E.ABANDON): S.READY,
     (S.STEPPING, E.RENEGOTIATED): S.STEPPING,
     (S.STEPPING, E.REFUSED): S.STEPPING,
@@ -101,10 +115,16 @@ ENTRY_TRANSITIONS: Final[dict[tuple[EntryState, EntryEvent], EntryState | Refuse
     (S.ALERT_REQUESTED, E.ALERT_SENT): S.READY,
     (S.ALERT_REQUESTED, E.RENEGOTIATED): S.ALERT_REQUESTED,
     (S.ALERT_REQUESTED, E.REFUSED): S.ALERT_REQUESTED,
+    (S.FAILED, E.RENEGOTIATED): S.FAILED,
+    (S.FAILED, E.REFUSED): S.FAILED,
+    (S.FAILED_ALERT_REQUESTED, E.ALERT_SENT): S.FAILED,
+    (S.FAILED_ALERT_REQUESTED, E.RENEGOTIATED): S.FAILED_ALERT_REQUESTED,
+    (S.FAILED_ALERT_REQUESTED, E.REFUSED): S.FAILED_ALERT_REQUESTED,
     (S.DELETED, E.BEGIN): _GONE,
     (S.DELETED, E.ALERT): _GONE,
     (S.DELETED, E.FINISH): S.DELETED,
     (S.DELETED, E.FINISH_STASH): S.DELETED,
+    (S.DELETED, E.FINISH_FAILED): S.DELETED,
     (S.DELETED, E.ABANDON): S.DELETED,
     (S.DELETED, E.RENEGOTIATED): S.DELETED,
     (S.DELETED, E.REFUSED): S.DELETED,
