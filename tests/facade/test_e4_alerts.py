@@ -23,10 +23,13 @@ from sspi_async import (
     Credentials,
     Emulator,
     SecurityContext,
+    SimTLSCred,
     SspiError,
     SspiTLSStream,
     acquire_credentials,
+    handshake,
 )
+from sspi_async.packages._alerts import status_for_received_alert
 from sspi_async.sspi import (
     SCHANNEL_SHUTDOWN,
     SEC_E_OK,
@@ -255,3 +258,52 @@ async def test_e4_stream_sends_the_protected_alert_and_nothing_after(
                 await stream.send(b"after the alert")
             await stream.aclose()
     check_alert(b"".join(transport.sent), peer, version, side, case)
+
+
+# --------------------------------------------------------------------------- SimTLS
+
+#: SimTLS: case → (the bad record from a good one, the alert description it must answer with).
+SIMTLS_CASES = {
+    "flipped_byte": (lambda good: good[:-1] + bytes((good[-1] ^ 1,)), 20),  # bad_record_mac
+    "content_type_0x99": (lambda good: b"\x99" + good[1:], 10),  # unexpected_message
+    "oversize_header": (BAD_RECORDS["oversize_header"], 22),  # record_overflow
+    "oversize_record": (BAD_RECORDS["oversize_record"], 22),
+    "malformed_alert": (lambda good: bytes.fromhex("15 03 03 00 03 02 28 00"), 50),  # decode_error
+}
+
+
+@pytest.mark.parametrize("shutdown", [False, True], ids=["bare", "after-shutdown"])
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize("case", SIMTLS_CASES)
+async def test_e4_simtls_hands_out_one_fatal_alert_and_nothing_after(
+    case: str, side: str, shutdown: bool
+) -> None:
+    """E4: SimTLS refuses the record; the next step (or shutdown) emits its fatal alert, once."""
+    make_bad, description = SIMTLS_CASES[case]
+    async with Emulator():
+        ccreds = await acquire_credentials(
+            "SimTLS", "outbound", SimTLSCred(principal="alice", secret="s3cret")
+        )
+        screds = await acquire_credentials(
+            "SimTLS", "inbound", SimTLSCred(principal="server", secret="s3cret")
+        )
+        async with ccreds, screds:
+            client, server = ccreds.client_context("server"), screds.server_context()
+            async with client, server:
+                await handshake(client, server)
+                ours, theirs = (client, server) if side == "client" else (server, client)
+                with pytest.raises(SspiError):
+                    ours.decrypt(make_bad(theirs.encrypt(PAYLOAD)))
+                if shutdown:
+                    emitted = await ours.shutdown()
+                else:
+                    with pytest.raises(SspiError) as failed:
+                        await ours.step(None)
+                    emitted = failed.value.token  # type: ignore[attr-defined]
+                assert await ours.shutdown() == b""  # nothing after the fatal alert
+                with pytest.raises(SspiError):
+                    ours.encrypt(b"after the alert")
+                assert emitted == bytes((21, 3, 3, 0, 2, 2, description))
+                with pytest.raises(SspiError) as seen:
+                    theirs.decrypt(emitted)
+                assert seen.value.status == status_for_received_alert(description)
