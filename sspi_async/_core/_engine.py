@@ -104,7 +104,9 @@ class ContextEntry:
         self.key: tuple[int, int] | None = None
         self.flags = 0
         self.granted = 0
-        self.pending_alert: tuple[int, int] | None = None
+        # The (level, description) ApplyControlToken asked for, or the record already made for
+        # it when the caller's buffer was too small (M4).
+        self.pending_alert: tuple[int, int] | bytes | None = None
         self.stash: tuple[StepResult, int] | None = None
         self.queued: Any = None  # a PendingCall that will step this context (E8)
         self.machine: Machine[EntryState, EntryEvent] = Machine(
@@ -554,21 +556,24 @@ class Engine:
         fatal alert the package made for the refused record instead, still with ``SEC_E_OK`` —
         a Schannel application's shutdown path sends the token of a successful call — and, once
         that went out, an empty token: never a close_notify after a fatal alert. Output that does
-        not fit (``SEC_E_BUFFER_TOO_SMALL``) is not lost: the package made the record already, so
-        a package that hands out its fatal alert only once keeps it for the retry only when its
-        ``alert`` is idempotent (Schannel's close_notify is)."""
-        assert entry.pending_alert is not None
-        level, description = entry.pending_alert
-        try:
-            record = entry.pkg.alert(level, description)
-        except PackageError as exc:
-            entry.pending_alert = None  # refused once: the context goes on as before (M4)
-            entry.fire(EntryEvent.ALERT_SENT)
-            return exc.status
+        not fit (``SEC_E_BUFFER_TOO_SMALL``) is not lost: the record the package made (which it
+        hands out only once) is kept for the retry."""
+        pending = entry.pending_alert
+        assert pending is not None
+        if isinstance(pending, bytes):
+            record = pending  # made by an earlier call whose buffer was too small
+        else:
+            try:
+                record = entry.pkg.alert(*pending)
+            except PackageError as exc:
+                entry.pending_alert = None  # refused once: the context goes on as before (M4)
+                entry.fire(EntryEvent.ALERT_SENT)
+                return exc.status
         failure = _bufmap.write_output(
             pOutput, record, bool(fContextReq & ISC_REQ_ALLOCATE_MEMORY), is_alert=False
         )
         if failure is not None:
+            entry.pending_alert = record
             return failure
         entry.pending_alert = None
         entry.fire(EntryEvent.ALERT_SENT)

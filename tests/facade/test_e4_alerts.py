@@ -32,6 +32,7 @@ from sspi_async import (
 from sspi_async.packages._alerts import status_for_received_alert
 from sspi_async.sspi import (
     SCHANNEL_SHUTDOWN,
+    SEC_E_BUFFER_TOO_SMALL,
     SEC_E_OK,
     SECBUFFER_ALERT,
     SECBUFFER_DATA,
@@ -307,3 +308,21 @@ async def test_e4_simtls_hands_out_one_fatal_alert_and_nothing_after(
                 with pytest.raises(SspiError) as seen:
                     theirs.decrypt(emitted)
                 assert seen.value.status == status_for_received_alert(description)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_e4_shutdown_alert_survives_a_too_small_buffer(version: str) -> None:
+    """E4/M4/T2: shutdown into a too-small buffer → BUFFER_TOO_SMALL; the retry gets the alert."""
+    async with our_side(version, "server") as (ours, peer):
+        bad = BAD_RECORDS["flipped_byte"](peer.seal(PAYLOAD))
+        assert DecryptMessage(ours.handle, _decrypt_desc(bad), 0, None) != SEC_E_OK
+        control = SecBufferDesc(
+            [SecBuffer.of(SECBUFFER_TOKEN, SCHANNEL_SHUTDOWN.to_bytes(4, "little"))]
+        )
+        assert ApplyControlToken(ours.handle, control) == SEC_E_OK
+        small = SecBufferDesc([SecBuffer(SECBUFFER_TOKEN, 4, bytearray(4))])
+        status = AcceptSecurityContext(None, ours.handle, None, 0, 0, CtxtHandle(), small, ULONG())
+        assert status == SEC_E_BUFFER_TOO_SMALL
+        status, emitted = _classic_step(ours, with_alert_buffer=False)
+        assert status == SEC_E_OK
+    check_alert(emitted, peer, version, "server", "flipped_byte")
