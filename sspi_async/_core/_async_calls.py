@@ -31,6 +31,7 @@ from ._callinfo import (
 )
 from ._checks import check_int, check_optional, check_out_value
 from ._engine import Engine, StepJob
+from ._entry_states import busy_error
 from ._log import logger
 from ._registry import find_package
 
@@ -163,7 +164,7 @@ def context_async(
     if entry is not None and (entry.busy or entry.step_queued()):
         # E8: a second step while one is queued or running on this context: raised by the
         # queueing call (it never suspends, A15), nothing queued.
-        raise entry.busy_error(phContext, function)
+        raise busy_error(phContext, function)
 
     def work() -> int | StepJob:
         try:

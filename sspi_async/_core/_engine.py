@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 from .._buffers import SecBuffer, SecBufferDesc
-from .._errors import SspiMisuseError
 from .._flags import (
     ASC_REQ_MUTUAL_AUTH,
     ASC_RET_MUTUAL_AUTH,
@@ -41,7 +40,7 @@ from ..packages._records import split_records
 from . import _bufmap
 from ._attrs import base_attributes, honoured_attributes
 from ._checks import check_int, check_optional, check_out_value
-from ._entry_states import ENTRY_TRANSITIONS, EntryEvent, EntryState
+from ._entry_states import ENTRY_TRANSITIONS, EntryEvent, EntryState, busy_error
 from ._handle_table import HandleTable
 from ._impersonation import (
     is_impersonating,
@@ -113,11 +112,6 @@ class ContextEntry:
             "security context", ENTRY_TRANSITIONS, EntryState.READY
         )
 
-    @property
-    def state(self) -> EntryState:
-        """The entry's state (read-only; :meth:`fire` moves it)."""
-        return self.machine.state
-
     def fire(self, event: EntryEvent) -> EntryState | Refused:
         """Apply ``event`` (the one writer of the state)."""
         return self.machine.fire(event)
@@ -139,23 +133,10 @@ class ContextEntry:
         if not value:
             self.machine.fire(EntryEvent.ABANDON)
 
-    def busy_error(self, phContext: object, what: str) -> SspiMisuseError:
-        """E8: the error for a second step (or a control token) while one is in flight."""
-        return SspiMisuseError(
-            f"{what} on security context {phContext!r} while another "
-            "InitializeSecurityContext/AcceptSecurityContext step on it is in flight (queued or "
-            "running); wait for that call to complete (SspiGetAsyncCallStatus, "
-            "wait_async_call or its notify callback) before the next one: one context takes "
-            "one step at a time"
-        )
-
     def step_queued(self) -> bool:
-        """Whether an async step on this context was queued and has not run yet (E8)."""
+        """Whether an async step on this context was queued and has not completed (E8)."""
         call = self.queued
-        if call is None:
-            return False
-        actx = call.actx
-        if actx._emulator._pending.get(id(actx)) is call:  # not completed yet
+        if call is not None and call.actx._emulator._pending.get(id(call.actx)) is call:
             return True
         self.queued = None
         return False
@@ -417,7 +398,7 @@ class Engine:
         state = entry.machine.state
         if state is EntryState.STEPPING or (not checked and entry.step_queued()):
             # E8: two steps at once on one context are the caller's bug: say so.
-            raise entry.busy_error(phContext, _STEP_NAMES[role])
+            raise busy_error(phContext, _STEP_NAMES[role])
         common = {
             "fContextReq": fContextReq,
             "phNewContext": phNewContext,
@@ -628,7 +609,7 @@ class Engine:
     def _request_alert(entry: ContextEntry, phContext: object, alert: tuple[int, int]) -> None:
         """M4: the next ISC/ASC emits ``alert``. E8: not while a step is in flight."""
         if entry.step_queued() or isinstance(entry.fire(EntryEvent.ALERT), Refused):
-            raise entry.busy_error(phContext, "ApplyControlToken")
+            raise busy_error(phContext, "ApplyControlToken")
         entry.pending_alert = alert
 
     # ---------------------------------------------------------------- impersonation (I1–I4)

@@ -39,10 +39,11 @@ from __future__ import annotations
 import enum
 from typing import Final
 
+from .._errors import SspiMisuseError
 from .._machine import Refused
 from .._status import SecurityStatus
 
-__all__ = ("ENTRY_TRANSITIONS", "EntryEvent", "EntryState")
+__all__ = ("ENTRY_TRANSITIONS", "EntryEvent", "EntryState", "busy_error")
 
 
 class EntryState(enum.Enum):
@@ -130,3 +131,13 @@ ENTRY_TRANSITIONS: Final[dict[tuple[EntryState, EntryEvent], EntryState | Refuse
     (S.DELETED, E.REFUSED): S.DELETED,
 }
 del S, E
+
+
+def busy_error(handle: object, what: str) -> SspiMisuseError:
+    """E8: the error for a second step (or a control token) while one is in flight."""
+    return SspiMisuseError(
+        f"{what} on security context {handle!r} while another "
+        "InitializeSecurityContext/AcceptSecurityContext step on it is in flight (queued or "
+        "running); wait for that call to complete (SspiGetAsyncCallStatus, wait_async_call or "
+        "its notify callback) before the next one: one context takes one step at a time"
+    )
