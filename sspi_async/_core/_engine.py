@@ -363,6 +363,16 @@ class Engine:
         Returns a final status when the call ends before the package is involved, else a
         :class:`StepJob`. This is the trickiest function of the project: the order of the checks
         is Schannel's (reference §7 ``establish_context``) and the Wine cases pin it.
+
+        After DecryptMessage refused a record (E4), the next call, whatever its input (None
+        too), returns the DecryptMessage failure status with the fatal alert record in its output
+        (the ALERT buffer when one was passed, else the TOKEN; T11); after
+        ``ApplyControlToken(SCHANNEL_SHUTDOWN)`` it returns ``SEC_E_OK`` with that alert instead
+        of close_notify (M4). Every later call returns the failure status (or, after another
+        shutdown, ``SEC_E_OK``) with no output: nothing follows a fatal alert.
+
+        Raises:
+            SspiMisuseError: a step is already in flight on ``phContext`` (E8).
         """
         if not checked:  # the queued calls made these checks at queue time (A4): not twice
             check_optional("phCredential", phCredential, SecHandle)
