@@ -410,12 +410,22 @@ class SspiTLSStream(ByteStream):
                 await self._pump()
 
     async def _pump(self) -> None:
-        """One unit of progress: decrypt one record, or read more ciphertext."""
+        """One unit of progress: decrypt one record, or read more ciphertext.
+
+        E4: a record the package refuses ends the connection: the fatal alert it made (the
+        output of the next ISC/ASC, protected under the current keys) goes to the peer, and
+        nothing after it (later sends raise ``BrokenResourceError``, :meth:`aclose` sends no
+        close_notify); then the error is raised.
+        """
         if self._incoming and len(self._incoming) >= self._wanted:
             try:
                 result = self.context.decrypt(bytes(self._incoming))
             except SspiError:
-                self._read_broken = True
+                self._read_broken = self._write_broken = True
+                self._incoming.clear()
+                async with self._send_lock:  # after a record being sent, never inside it
+                    with contextlib.suppress(SspiError):
+                        await _step(self.transport_stream, self.context, None)
                 raise
             if result.status != S.SEC_E_INCOMPLETE_MESSAGE:
                 self._incoming, self._wanted = bytearray(result.extra), 0
@@ -456,8 +466,10 @@ class SspiTLSStream(ByteStream):
         """Send close_notify (best effort), delete the context and close the transport.
 
         Idempotent. close_notify is skipped with ``standard_compatible`` false, after a failed
-        send, and while another task is mid-send (a record cannot be cut); Broken- and
-        ClosedResourceError from sending it are ignored.
+        send, after a refused record (its fatal alert was the last record, E4), and while another
+        task is mid-send (a record cannot be cut); Broken- and ClosedResourceError from sending it
+        are ignored. On a context that refused a record but has not sent its fatal alert yet,
+        the shutdown sends that alert instead of close_notify (E4).
         """
         if self._closed:
             return

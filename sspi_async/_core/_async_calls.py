@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._buffers import SecBufferDesc
+from .._errors import SspiMisuseError
 from .._flags import MAX_OUTPUT_BUFFERS, Role
 from .._handles import SecHandle
 from .._status import SecurityStatus
@@ -29,7 +30,9 @@ from ._callinfo import (
     token_length,
 )
 from ._checks import check_int, check_optional, check_out_value
-from ._engine import Engine
+from ._engine import Engine, StepJob
+from ._entry_states import busy_error
+from ._log import logger
 from ._registry import find_package
 
 __all__ = ("acquire_async", "context_async", "delete_async", "free_credentials_async")
@@ -157,24 +160,37 @@ def context_async(
         return emulator._refuse(actx, function, S.SEC_E_INVALID_HANDLE, info)
     if (pOutput is not None and pOutput.cBuffers > MAX_OUTPUT_BUFFERS) or Reserved1 or Reserved2:
         return emulator._refuse(actx, function, S.SEC_E_INVALID_PARAMETER, info)
-    return emulator.queue(
-        actx,
-        function,
-        lambda: engine.security_context(
-            role,
-            phCredential,
-            phContext,
-            pszTargetName,
-            fContextReq,
-            pInput,
-            phNewContext,
-            pOutput,
-            pfContextAttr,
-            ptsExpiry,
-            checked=True,  # the checks above (A4)
-        ),
-        info,
-    )
+    entry = engine.context(phContext) if phContext is not None else None
+    if entry is not None and (entry.busy or entry.step_queued()):
+        # E8: a second step while one is queued or running on this context: raised by the
+        # queueing call (it never suspends, A15), nothing queued.
+        raise busy_error(phContext, function)
+
+    def work() -> int | StepJob:
+        try:
+            return engine.security_context(
+                role,
+                phCredential,
+                phContext,
+                pszTargetName,
+                fContextReq,
+                pInput,
+                phNewContext,
+                pOutput,
+                pfContextAttr,
+                ptsExpiry,
+                checked=True,  # the checks above (A4)
+            )
+        except SspiMisuseError as exc:
+            # Only a classic call that raced in between could get here; the queued call
+            # completes with the misuse status rather than crash (never INTERNAL_ERROR, E8).
+            logger.warning("sspi.context.busy", function=function, actx=actx.id, reason=str(exc))
+            return exc.status
+
+    status = emulator.queue(actx, function, work, info)
+    if entry is not None and status == S.SEC_E_OK:
+        entry.queued = actx._call
+    return status
 
 
 def delete_async(actx: SspiAsyncContext | None, phContext: SecHandle | None) -> int:

@@ -33,12 +33,14 @@ from .._flags import (
 )
 from .._handles import CtxtHandle, SecHandle
 from .._identity import ANONYMOUS_LOGON, AccessToken
+from .._machine import Machine, Refused
 from .._status import SEC_SUCCESS, SecurityStatus
 from ..packages import ContextRequest, PackageContext, PackageCredential, PackageError, StepResult
 from ..packages._records import split_records
 from . import _bufmap
 from ._attrs import base_attributes, honoured_attributes
 from ._checks import check_int, check_optional, check_out_value
+from ._entry_states import ENTRY_TRANSITIONS, EntryEvent, EntryState, busy_error
 from ._handle_table import HandleTable
 from ._impersonation import (
     is_impersonating,
@@ -68,19 +70,24 @@ class CredentialEntry:
 
 
 class ContextEntry:
-    """What a CtxtHandle stands for: one side of one security context."""
+    """What a CtxtHandle stands for: one side of one security context.
+
+    ``machine`` holds its :class:`~._entry_states.EntryState` (what the next ISC/ASC does);
+    :meth:`fire` is the only way to move it. ``pending_alert`` (which alert ApplyControlToken
+    asked for), ``stash`` (a token kept after ``SEC_E_BUFFER_TOO_SMALL``) and ``queued`` (the
+    async call that will run the next step, E8) are data.
+    """
 
     __slots__ = (
-        "busy",
         "credential",
-        "deleted",
         "flags",
         "granted",
         "key",
+        "machine",
         "package",
         "pending_alert",
         "pkg",
-        "renegotiate",
+        "queued",
         "role",
         "stash",
     )
@@ -96,11 +103,43 @@ class ContextEntry:
         self.key: tuple[int, int] | None = None
         self.flags = 0
         self.granted = 0
-        self.pending_alert: tuple[int, int] | None = None
-        self.renegotiate = False
-        self.deleted = False
-        self.busy = False
+        # The (level, description) ApplyControlToken asked for, or the record already made for
+        # it when the caller's buffer was too small (M4).
+        self.pending_alert: tuple[int, int] | bytes | None = None
         self.stash: tuple[StepResult, int] | None = None
+        self.queued: Any = None  # a PendingCall that will step this context (E8)
+        self.machine: Machine[EntryState, EntryEvent] = Machine(
+            "security context", ENTRY_TRANSITIONS, EntryState.READY
+        )
+
+    def fire(self, event: EntryEvent) -> EntryState | Refused:
+        """Apply ``event`` (the one writer of the state)."""
+        return self.machine.fire(event)
+
+    @property
+    def deleted(self) -> bool:
+        """Whether DeleteSecurityContext ran (T13)."""
+        return self.machine.state is EntryState.DELETED
+
+    @property
+    def busy(self) -> bool:
+        """Whether a step is in flight (E8)."""
+        return self.machine.state is EntryState.STEPPING
+
+    @busy.setter
+    def busy(self, value: bool) -> None:
+        # The emulator's worker path clears ``busy`` when a result comes back (also during
+        # shutdown, where no finish follows): an abandon event.
+        if not value:
+            self.machine.fire(EntryEvent.ABANDON)
+
+    def step_queued(self) -> bool:
+        """Whether an async step on this context was queued and has not completed (E8)."""
+        call = self.queued
+        if call is not None and call.actx._emulator._pending.get(id(call.actx)) is call:
+            return True
+        self.queued = None
+        return False
 
 
 def _write_handle(target: SecHandle, key: tuple[int, int]) -> None:
@@ -180,10 +219,13 @@ class StepJob:
     def finish(self, result: StepResult) -> int:
         """Write every out-parameter for ``result`` and return the call's status (A6)."""
         entry = self.entry
-        entry.busy = False
-        if entry.deleted:
-            return S.SEC_E_INVALID_HANDLE
         status = result.status
+        if SEC_SUCCESS(status) or status == S.SEC_E_INCOMPLETE_MESSAGE:
+            event = EntryEvent.FINISH
+        else:
+            event = EntryEvent.FINISH_FAILED  # T11: failures are sticky
+        if entry.fire(event) is EntryState.DELETED:
+            return S.SEC_E_INVALID_HANDLE
         if entry.stash is not None:
             consumed = entry.stash[1]
             entry.stash = None
@@ -196,10 +238,12 @@ class StepJob:
         failure = _bufmap.write_output(
             self.pOutput, result.output, self.allocate, is_alert=is_error
         )
+        if failure == S.SEC_E_BUFFER_TOO_SMALL and not is_error:
+            # Keep the produced token so that a retry with a bigger buffer loses nothing.
+            entry.fire(EntryEvent.FINISH_STASH)
+            entry.stash = (result, consumed)
+            return failure
         if failure is not None:
-            if failure == S.SEC_E_BUFFER_TOO_SMALL and not is_error:
-                # Keep the produced token so that a retry with a bigger buffer loses nothing.
-                entry.stash = (result, consumed)
             return failure
         if (
             not is_error
@@ -227,7 +271,6 @@ class StepJob:
                 attrs |= ASC_RET_MUTUAL_AUTH
         _set_value(self.pfContextAttr, attrs)
         if status == S.SEC_E_OK:
-            entry.renegotiate = False
             _set_value(self.ptsExpiry, entry.credential.expiry)
         return status
 
@@ -320,6 +363,16 @@ class Engine:
         Returns a final status when the call ends before the package is involved, else a
         :class:`StepJob`. This is the trickiest function of the project: the order of the checks
         is Schannel's (reference §7 ``establish_context``) and the Wine cases pin it.
+
+        After DecryptMessage refused a record (E4), the next call, whatever its input (None
+        too), returns the DecryptMessage failure status with the fatal alert record in its output
+        (the ALERT buffer when one was passed, else the TOKEN; T11); after
+        ``ApplyControlToken(SCHANNEL_SHUTDOWN)`` it returns ``SEC_E_OK`` with that alert instead
+        of close_notify (M4). Every later call returns the failure status (or, after another
+        shutdown, ``SEC_E_OK``) with no output: nothing follows a fatal alert.
+
+        Raises:
+            SspiMisuseError: a step is already in flight on ``phContext`` (E8).
         """
         if not checked:  # the queued calls made these checks at queue time (A4): not twice
             check_optional("phCredential", phCredential, SecHandle)
@@ -352,8 +405,10 @@ class Engine:
         entry = self.contexts.get(phContext)
         if entry is None or entry.role is not role or phNewContext is None:
             return S.SEC_E_INVALID_HANDLE  # T13
-        if entry.busy:
-            return S.SEC_E_INTERNAL_ERROR  # two calls at once on one context: the caller's bug
+        state = entry.machine.state
+        if state is EntryState.STEPPING or (not checked and entry.step_queued()):
+            # E8: two steps at once on one context are the caller's bug: say so.
+            raise busy_error(phContext, _STEP_NAMES[role])
         common = {
             "fContextReq": fContextReq,
             "phNewContext": phNewContext,
@@ -361,15 +416,20 @@ class Engine:
             "pfContextAttr": pfContextAttr,
             "ptsExpiry": ptsExpiry,
         }
-        if entry.pending_alert is not None:
+        if state is EntryState.ALERT_REQUESTED or state is EntryState.FAILED_ALERT_REQUESTED:
             return self._emit_alert(entry, **common)
-        if entry.stash is not None:  # retry after SEC_E_BUFFER_TOO_SMALL: deliver the kept token
+        if state is EntryState.ALERT_DUE or state is EntryState.FAILED:
+            # E4/T11: a record was refused (or a step failed); this call, whatever its input,
+            # returns the failure status with the fatal alert the package made for it, if it has
+            # not gone out yet, as a Schannel application sends it. The input is not read.
+            return self._job(entry, False, b"", b"", None, **common)
+        if state is EntryState.STASHED:  # retry after SEC_E_BUFFER_TOO_SMALL: deliver the token
             token = _bufmap.read_input(pInput) if pInput is not None else None
             if isinstance(token, _bufmap.InputToken):
                 return self._job(entry, False, b"", token.data, token.spare, **common)
             return self._job(entry, False, b"", b"", None, **common)
         if pInput is None:
-            if entry.renegotiate:  # M2: the follow-up call after SEC_I_RENEGOTIATE
+            if state is EntryState.RENEGOTIATE:  # M2: the follow-up call after SEC_I_RENEGOTIATE
                 return self._job(entry, False, b"", b"", None, **common)
             return S.SEC_E_INCOMPLETE_MESSAGE  # T3: output untouched, phNewContext not written
         read = self._read_records(entry.package, pInput, pOutput, complete=entry.pkg.complete)
@@ -435,7 +495,7 @@ class Engine:
         spare: SecBuffer | None,
         **out: Any,
     ) -> StepJob:
-        entry.busy = True
+        entry.fire(EntryEvent.BEGIN)
         return StepJob(self, entry, is_new=is_new, feed=feed, data=data, spare=spare, **out)
 
     @staticmethod
@@ -481,20 +541,33 @@ class Engine:
         pfContextAttr: Any,
         ptsExpiry: Any,
     ) -> int:
-        """M4: after ApplyControlToken the next ISC/ASC returns SEC_E_OK with the alert record."""
-        assert entry.pending_alert is not None
-        level, description = entry.pending_alert
-        try:
-            record = entry.pkg.alert(level, description)
-        except PackageError as exc:
-            entry.pending_alert = None  # refused once: the context goes on as before (M4)
-            return exc.status
+        """M4: after ApplyControlToken the next ISC/ASC returns SEC_E_OK with the alert record.
+
+        E4: on a context that refused a record, ``SCHANNEL_SHUTDOWN`` (or any alert) gives the
+        fatal alert the package made for the refused record instead, still with ``SEC_E_OK`` —
+        a Schannel application's shutdown path sends the token of a successful call — and, once
+        that went out, an empty token: never a close_notify after a fatal alert. Output that does
+        not fit (``SEC_E_BUFFER_TOO_SMALL``) is not lost: the record the package made (which it
+        hands out only once) is kept for the retry."""
+        pending = entry.pending_alert
+        assert pending is not None
+        if isinstance(pending, bytes):
+            record = pending  # made by an earlier call whose buffer was too small
+        else:
+            try:
+                record = entry.pkg.alert(*pending)
+            except PackageError as exc:
+                entry.pending_alert = None  # refused once: the context goes on as before (M4)
+                entry.fire(EntryEvent.ALERT_SENT)
+                return exc.status
         failure = _bufmap.write_output(
             pOutput, record, bool(fContextReq & ISC_REQ_ALLOCATE_MEMORY), is_alert=False
         )
         if failure is not None:
+            entry.pending_alert = record
             return failure
         entry.pending_alert = None
+        entry.fire(EntryEvent.ALERT_SENT)
         assert entry.key is not None
         _write_handle(phNewContext, entry.key)
         return S.SEC_E_OK
@@ -505,7 +578,7 @@ class Engine:
         entry = self.contexts.pop(phContext) if phContext is not None else None
         if entry is None:
             return S.SEC_E_INVALID_HANDLE
-        entry.deleted = True
+        entry.fire(EntryEvent.DELETE)
         return S.SEC_E_OK
 
     def context(self, phContext: object) -> ContextEntry | None:
@@ -530,7 +603,7 @@ class Engine:
             return S.SEC_E_UNSUPPORTED_FUNCTION
         (kind,) = struct.unpack_from("<I", raw)
         if kind == SCHANNEL_SHUTDOWN:
-            entry.pending_alert = (TLS1_ALERT_WARNING, TLS1_ALERT_CLOSE_NOTIFY)
+            self._request_alert(entry, phContext, (TLS1_ALERT_WARNING, TLS1_ALERT_CLOSE_NOTIFY))
             return S.SEC_E_OK
         if kind == SCHANNEL_ALERT:
             if len(raw) < 12:
@@ -538,9 +611,16 @@ class Engine:
             _, level, number = struct.unpack_from("<III", raw)
             if level not in (TLS1_ALERT_WARNING, TLS1_ALERT_FATAL) or number > 255:
                 return S.SEC_E_INVALID_TOKEN
-            entry.pending_alert = (level, number)
+            self._request_alert(entry, phContext, (level, number))
             return S.SEC_E_OK
         return S.SEC_E_UNSUPPORTED_FUNCTION
+
+    @staticmethod
+    def _request_alert(entry: ContextEntry, phContext: object, alert: tuple[int, int]) -> None:
+        """M4: the next ISC/ASC emits ``alert``. E8: not while a step is in flight."""
+        if entry.step_queued() or isinstance(entry.fire(EntryEvent.ALERT), Refused):
+            raise busy_error(phContext, "ApplyControlToken")
+        entry.pending_alert = alert
 
     # ---------------------------------------------------------------- impersonation (I1–I4)
 
@@ -604,6 +684,9 @@ class Engine:
         if token is None:
             return S.SEC_E_NO_IMPERSONATION, None
         return S.SEC_E_OK, token
+
+
+_STEP_NAMES = {Role.CLIENT: "InitializeSecurityContext", Role.SERVER: "AcceptSecurityContext"}
 
 
 def _zero_token_output(pOutput: SecBufferDesc) -> None:

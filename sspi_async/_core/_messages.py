@@ -35,6 +35,7 @@ from ..packages import PackageError
 from . import _allocations, _bufmap
 from ._checks import check_int, check_optional, check_out_value
 from ._engine import ContextEntry, Engine
+from ._entry_states import EntryEvent
 
 __all__ = ("decrypt_message", "encrypt_message", "query_attributes")
 
@@ -42,6 +43,19 @@ S = SecurityStatus
 
 
 _HEADER_TYPES = (SECBUFFER_STREAM_HEADER, SECBUFFER_TOKEN)
+#: Statuses of a package's decrypt that do not refuse a record: before the handshake, after a
+#: close, and the informational ones.
+_NOT_REFUSED = frozenset(
+    (
+        S.SEC_E_OK,
+        S.SEC_I_RENEGOTIATE,
+        S.SEC_I_CONTEXT_EXPIRED,
+        S.SEC_E_UNSUPPORTED_FUNCTION,
+        S.SEC_E_CONTEXT_EXPIRED,
+    )
+)
+#: The longest record body TLS 1.2 allows on the wire (RFC 5246 §6.2.3).
+_MAX_WIRE_BODY = 16384 + 2048
 _TRAILER_TYPES = (SECBUFFER_STREAM_TRAILER, SECBUFFER_TOKEN)
 
 
@@ -180,10 +194,18 @@ def decrypt_message(
     if len(buffers) < 4 or data_buf is None or len(empties) < 3:
         return S.SEC_E_INVALID_TOKEN  # [36 a–d]
     with _view(data_buf) as received:
-        if not _bufmap.header_plausible(received):
-            return S.SEC_E_INVALID_TOKEN
         size = len(received)
         length = 5 + ((received[3] << 8) | received[4]) if size >= 5 else 5
+        if not _bufmap.header_plausible(received):
+            if not entry.pkg.complete:
+                return S.SEC_E_INVALID_TOKEN
+            # E4: on an established connection the TLS stack judges the record and answers with
+            # its own fatal alert (unexpected_message, record_overflow, …; RFC 8446 §5.1, §6.2,
+            # RFC 5246 §6.2.1): it gets the whole header, then the whole record unless the
+            # header already announces more than any record may carry (a stack checks that
+            # before the body arrives).
+            if size >= 5 and length - 5 > _MAX_WIRE_BODY:
+                length = 5
         if length > size:
             # [37]: the DATA buffer and the first EMPTY one both become MISSING ("windows does it
             # too"); T4: 5 for no bytes, 5 - n for a partial header, else the rest of the record.
@@ -196,9 +218,13 @@ def decrypt_message(
             result = entry.pkg.decrypt(record)
         status = result.status
         if status not in (S.SEC_E_OK, S.SEC_I_RENEGOTIATE, S.SEC_I_CONTEXT_EXPIRED):
+            if status not in _NOT_REFUSED:
+                # E4: the next ISC/ASC hands out the package's fatal alert (T11).
+                entry.stash = None
+                entry.fire(EntryEvent.REFUSED)
             return status
         if status == S.SEC_I_RENEGOTIATE:
-            entry.renegotiate = True
+            entry.fire(EntryEvent.RENEGOTIATED)
         header_size = entry.pkg.stream_sizes().cbHeader
         plaintext = result.plaintext
         trailer_size = max(0, length - header_size - len(plaintext))

@@ -542,13 +542,17 @@ def test_encrypt_hides_plaintext() -> None:
 
 @pytest.mark.parametrize("offset", [2, 5, 12, -32, -1])
 def test_tampered_record_is_message_altered(offset: int) -> None:
-    """M2: a changed version/body/trailer byte gives MESSAGE_ALTERED; the context goes on."""
+    """M2/E4: a changed version/body/trailer byte gives MESSAGE_ALTERED and ends the context."""
     client, server = connected()
     good = b"".join(client.encrypt(b"attack at dawn"))
     bad = bytearray(good)
     bad[offset] ^= 0x01
     assert server.decrypt(bytes(bad)).status == S.SEC_E_MESSAGE_ALTERED
-    assert server.decrypt(good).plaintext == b"attack at dawn"
+    # E4 (was: the context goes on): a refused record is fatal, as in every TLS stack.
+    assert server.decrypt(good).status == S.SEC_E_CONTEXT_EXPIRED
+    assert server.step(b"") == StepResult(
+        S.SEC_E_MESSAGE_ALTERED, bytes.fromhex("15 03 03 00 02 02 14")
+    )
 
 
 def test_replayed_record_is_message_altered() -> None:
@@ -609,14 +613,17 @@ def test_fatal_alert_after_handshake() -> None:
 
 
 def test_decrypt_odd_records() -> None:
-    """M2: not exactly one record → INVALID_TOKEN; ChangeCipherSpec → ILLEGAL_MESSAGE."""
+    """M2/E4: not exactly one record → INVALID_TOKEN; ChangeCipherSpec → ILLEGAL_MESSAGE."""
     client, server = connected()
     record = b"".join(client.encrypt(b"data"))
     assert server.decrypt(record[:-1]).status == S.SEC_E_INVALID_TOKEN
     assert server.decrypt(record + b"\x17").status == S.SEC_E_INVALID_TOKEN
-    assert server.decrypt(make_record(20, b"\x01")).status == S.SEC_E_ILLEGAL_MESSAGE
-    assert server.decrypt(make_record(21, b"\x02")).status == S.SEC_E_ILLEGAL_MESSAGE
     assert server.decrypt(record).plaintext == b"data"
+    # E4 (was: the context goes on after each): a refused record ends the context.
+    for odd, alert in ((make_record(20, b"\x01"), 10), (make_record(21, b"\x02"), 50)):
+        _, server = connected()
+        assert server.decrypt(odd).status == S.SEC_E_ILLEGAL_MESSAGE
+        assert server.step(b"").output == alert_record(2, alert)
 
 
 def test_user_canceled_warning_is_ignored() -> None:

@@ -18,7 +18,11 @@ them into the incoming BIO, runs ``do_handshake`` and answers with what OpenSSL 
 After completion, :meth:`decrypt` feeds one record and reads: plaintext → ``SEC_E_OK``; nothing
 (a TLS 1.3 NewSessionTicket or KeyUpdate was processed) → ``SEC_I_RENEGOTIATE``, and whatever
 OpenSSL wants to send back (a KeyUpdate reply) waits for the follow-up ISC/ASC step, which
-returns it with ``SEC_E_OK`` (M2); close_notify → ``SEC_I_CONTEXT_EXPIRED``.
+returns it with ``SEC_E_OK`` (M2); close_notify → ``SEC_I_CONTEXT_EXPIRED``. A refused record
+(bad MAC, unknown content type, overflowing length, a plaintext alert: whatever OpenSSL refuses)
+fails the context with the fatal alert OpenSSL wrote under the current keys; the next ISC/ASC
+hands it out, and nothing goes out after it (E4). The phases and their table are in
+:mod:`._phases`.
 """
 
 from __future__ import annotations
@@ -63,10 +67,12 @@ from ..._flags import (
     SecApplicationProtocolNegotiationStatus_None,
     SecApplicationProtocolNegotiationStatus_Success,
 )
+from ..._machine import Machine, Refused
 from ..._status import SecurityStatus as S
 from .._protocol import ContextRequest, DecryptResult, PackageError, PeerIdentity, StepResult
 from .._records import MAX_FRAGMENT, alert_record
 from ._credential import ClientKey, SchannelCredential, ServerKey
+from ._phases import COMPLETE_PHASES, FAILED_PHASES, PHASES, Event, Phase
 from ._suites import ALG_ID, SUITES_BY_OPENSSL, Suite, record_overhead
 from ._translate import status_for_ssl_error
 from ._x509 import end_point_hash, key_type, mapped_account, subject_name
@@ -80,6 +86,17 @@ _BINDINGS_HEADER: Final = struct.Struct("<8I")
 _SERVER_END_POINT: Final = b"tls-server-end-point:"
 _TLS_UNIQUE: Final = b"tls-unique:"
 _WIRE_VERSION: Final = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
+
+
+_OPEN: Final = Phase.OPEN
+_ENCRYPT_REFUSED: Final[dict[int, str]] = {
+    S.SEC_E_UNSUPPORTED_FUNCTION: "Schannel: the handshake is not complete",
+    S.SEC_E_CONTEXT_EXPIRED: "Schannel: the connection is closed",
+    S.SEC_E_OUT_OF_SEQUENCE: (
+        "Schannel: call InitializeSecurityContext/AcceptSecurityContext after "
+        "SEC_I_RENEGOTIATE to send the pending post-handshake reply first"
+    ),
+}
 
 
 def _alpn_text(ids: tuple[bytes, ...]) -> tuple[str, ...]:
@@ -104,17 +121,15 @@ class SchannelContext:
     __slots__ = (
         "_alert",
         "_chain",
-        "_complete",
         "_credential",
         "_failure",
         "_in",
-        "_local_closed",
         "_mapped",
         "_out",
         "_peer_cert",
-        "_peer_closed",
         "_peer_der",
         "_pending",
+        "_phase",
         "_role",
         "_sizes",
         "_ssl",
@@ -162,12 +177,12 @@ class SchannelContext:
                 S.SEC_E_TARGET_UNKNOWN,
                 f"Schannel: pszTargetName {request.target_name!r} is not a usable host name",
             ) from exc
-        self._complete = False
-        self._failure: int | None = None
-        self._alert = b""  # an alert to hand out with the sticky failure
-        self._pending = b""  # post-handshake output for the follow-up ISC/ASC
-        self._peer_closed = False
-        self._local_closed = False
+        self._phase: Machine[Phase, Event] = Machine(
+            "Schannel context", PHASES, Phase.HANDSHAKING, sticky=Phase.FAILED
+        )
+        self._failure = 0  # the sticky failure status (in a FAILED_PHASES phase)
+        self._alert = b""  # ALERT_PENDING: the fatal alert for the next ISC/ASC (E4)
+        self._pending = b""  # REPLY_PENDING: post-handshake output for the follow-up ISC/ASC
         self._suite: Suite | None = None
         self._sizes: SecPkgContext_StreamSizes | None = None
         # The peer's certificate as OpenSSL verified it (DER), parsed and its chain read only when
@@ -182,17 +197,27 @@ class SchannelContext:
     @property
     def complete(self) -> bool:
         """True once the handshake finished with ``SEC_E_OK``."""
-        return self._complete
+        return self._phase.state in COMPLETE_PHASES
+
+    @property
+    def phase(self) -> Phase:
+        """The current phase (read-only: the context's own events move it)."""
+        return self._phase.state
 
     def step(self, data: bytes) -> StepResult:
-        """One ISC/ASC step over ``data`` (whole records); see the module docstring."""
-        if self._failure is not None:
-            alert, self._alert = self._alert, b""
-            return StepResult(self._failure, alert)
-        if self._complete:
+        """One ISC/ASC step over ``data`` (whole records); see the module docstring.
+
+        After a refused record (ALERT_PENDING) the step returns the failure status with the
+        fatal alert to send, once; later steps return the status alone (T11, E4).
+        """
+        phase = self._phase.state
+        if phase in FAILED_PHASES:
+            return StepResult(self._failure, self._take_alert())
+        if phase is not Phase.HANDSHAKING:
             # The follow-up after SEC_I_RENEGOTIATE (M2): hand out OpenSSL's reply, if any;
             # input bytes are application data for DecryptMessage, left unconsumed.
             output, self._pending = self._pending, b""
+            self._phase.fire(Event.REPLY_TAKEN)
             return StepResult(S.SEC_E_OK, output, 0)
         if data:
             self._in.write(data)
@@ -214,6 +239,7 @@ class SchannelContext:
             # T12: no common protocol and the server requires one. The flight OpenSSL wrote is
             # dropped; the alert goes out in the clear, as before any key was shared.
             self._failure = S.SEC_E_APPLICATION_PROTOCOL_MISMATCH
+            self._phase.fire(Event.FAIL)
             return StepResult(
                 self._failure,
                 alert_record(TLS1_ALERT_FATAL, TLS1_ALERT_NO_APP_PROTOCOL),
@@ -235,11 +261,19 @@ class SchannelContext:
 
     def _fail(self, status: int, consumed: int) -> StepResult:
         self._failure = status
+        self._phase.fire(Event.FAIL)
         self._in.read()
         return StepResult(status, self._out.read(), consumed)
 
+    def _take_alert(self) -> bytes:
+        """The stored fatal alert, once (ALERT_PENDING → FAILED); then nothing (E4)."""
+        alert, self._alert = self._alert, b""
+        if self._phase.state is Phase.ALERT_PENDING:
+            self._phase.fire(Event.ALERT_TAKEN)
+        return alert
+
     def _finish_handshake(self) -> None:
-        self._complete = True
+        self._phase.fire(Event.DONE)
         self._suite = SUITES_BY_OPENSSL.get((self._ssl.cipher() or ("",))[0])
         self._peer_der = self._ssl.getpeercert(binary_form=True) or None
         if self._peer_der is not None and self._role is Role.SERVER:
@@ -274,7 +308,7 @@ class SchannelContext:
         token exists only then (reference §4.3), so no anonymous token either. Schannel cannot
         learn the client's ISC_REQ_IDENTIFY, so the level is always IMPERSONATE (I3).
         """
-        if not self._complete:
+        if self._phase.state not in COMPLETE_PHASES:
             return None
         cert = self._certificate()
         name = subject_name(cert) if cert is not None else None
@@ -296,7 +330,7 @@ class SchannelContext:
             header, trailer = record_overhead(suite) if suite is not None else (5, 17)
             block = 16 if suite is None or suite.cipher == "AES" else 1
             sizes = SecPkgContext_StreamSizes(header, trailer, MAX_FRAGMENT, 4, block)
-            if self._complete:
+            if self._phase.state in COMPLETE_PHASES:
                 self._sizes = sizes
         return sizes
 
@@ -311,18 +345,11 @@ class SchannelContext:
                 data (OpenSSL never emits an empty application-data record);
                 ``SEC_E_BUFFER_TOO_SMALL`` for more than 16 KiB.
         """
-        if not self._complete:
-            raise PackageError(
-                S.SEC_E_UNSUPPORTED_FUNCTION, "Schannel: the handshake is not complete"
-            )
-        if self._failure is not None or self._local_closed:
-            raise PackageError(S.SEC_E_CONTEXT_EXPIRED, "Schannel: the connection is closed")
-        if self._pending:
-            raise PackageError(
-                S.SEC_E_OUT_OF_SEQUENCE,
-                "Schannel: call InitializeSecurityContext/AcceptSecurityContext after "
-                "SEC_I_RENEGOTIATE to send the pending post-handshake reply first",
-            )
+        machine = self._phase
+        if machine.state is not _OPEN:  # OPEN → OPEN needs no lookup (hot path)
+            refused = machine.fire(Event.ENCRYPT)
+            if isinstance(refused, Refused):
+                raise PackageError(refused, _ENCRYPT_REFUSED[refused])
         if not plaintext:
             raise PackageError(
                 S.SEC_E_INVALID_PARAMETER, "Schannel: OpenSSL cannot send an empty record"
@@ -343,12 +370,13 @@ class SchannelContext:
 
     def decrypt(self, record: bytes | memoryview) -> DecryptResult:
         """Unprotect exactly one record (M2); see the module docstring for the statuses."""
-        if not self._complete:
-            return DecryptResult(S.SEC_E_UNSUPPORTED_FUNCTION)
-        if self._failure is not None:
-            return DecryptResult(self._failure)
-        if self._peer_closed:
-            return DecryptResult(S.SEC_E_CONTEXT_EXPIRED)
+        machine = self._phase
+        if machine.state is not _OPEN:  # OPEN → OPEN needs no lookup (hot path)
+            refused = machine.fire(Event.DECRYPT)
+            if isinstance(refused, Refused):
+                # A failed context answers with its own failure status (T11).
+                failed = int(refused) == S.SEC_E_CONTEXT_EXPIRED and self._failure
+                return DecryptResult(self._failure if failed else refused)
         self._in.write(record)
         try:
             # One record carries at most MAX_FRAGMENT bytes (RFC 8446 §5.1): one read takes all.
@@ -358,12 +386,15 @@ class SchannelContext:
         except ssl.SSLWantReadError:
             plaintext = b""
         except ssl.SSLZeroReturnError:
-            self._peer_closed = True
+            machine.fire(Event.PEER_CLOSE)
             return DecryptResult(S.SEC_I_CONTEXT_EXPIRED)
         except ssl.SSLError as exc:
+            # E4: OpenSSL refused the record and wrote its fatal alert under the current keys
+            # (RFC 8446 §6.2, RFC 5246 §7.2); the next ISC/ASC hands it out (T11).
             self._failure = status_for_ssl_error(exc)
             self._in.read()
-            self._alert = self._out.read()  # the next ISC/ASC hands it out (T11)
+            self._alert = self._out.read()
+            machine.fire(Event.REFUSE if self._alert else Event.FAIL)
             return DecryptResult(self._failure)
         if plaintext:
             return DecryptResult(S.SEC_E_OK, plaintext)
@@ -372,33 +403,48 @@ class SchannelContext:
         # record), and the follow-up ISC/ASC hands it out before any data record.
         with contextlib.suppress(ssl.SSLError):
             self._ssl.write(b"")
-        self._pending += self._out.read()
+        reply = self._out.read()
+        if reply:
+            self._pending += reply
+            machine.fire(Event.REPLY_QUEUED)
         return DecryptResult(S.SEC_I_RENEGOTIATE)
 
     def alert(self, level: int, description: int) -> bytes:
         """The record that carries this alert now (M4).
 
-        After the handshake only close_notify can be sent: OpenSSL has no API to send another
-        alert under the connection's keys. Before it, the alert goes out as a plaintext record.
+        During the handshake the alert goes out as a plaintext record (T9); a fatal one fails
+        the context. After it only close_notify can be sent: OpenSSL has no API to send another
+        alert under the connection's keys. Once the context failed (E4), whatever was asked for:
+        the fatal alert OpenSSL wrote for a refused record, if it has not gone out yet, else
+        nothing — never a close_notify after a fatal alert, never a plaintext record once keys
+        are in use.
 
         Raises:
             PackageError: ``SEC_E_UNSUPPORTED_FUNCTION`` for another alert after completion.
         """
-        if not self._complete or self._failure is not None:
+        machine = self._phase
+        phase = machine.state
+        if phase in FAILED_PHASES:
+            return self._take_alert()
+        if phase is Phase.HANDSHAKING:
             if level == TLS1_ALERT_FATAL:
-                self._failure = self._failure or S.SEC_E_CONTEXT_EXPIRED
+                self._failure = S.SEC_E_CONTEXT_EXPIRED
+                machine.fire(Event.FAIL)
             return alert_record(level, description)
         if (level, description) != (TLS1_ALERT_WARNING, TLS1_ALERT_CLOSE_NOTIFY):
             raise PackageError(
                 S.SEC_E_UNSUPPORTED_FUNCTION,
                 "Schannel: after the handshake only close_notify can be sent (OpenSSL limit)",
             )
-        if not self._local_closed:
-            self._local_closed = True
-            # WantRead only means the peer's close_notify has not come yet; ours is written.
-            with contextlib.suppress(ssl.SSLError):
-                self._ssl.unwrap()
-        return self._out.read()
+        if phase in (Phase.CLOSING, Phase.CLOSED):
+            return b""
+        machine.fire(Event.LOCAL_CLOSE)
+        # A post-handshake reply still waiting goes first: records leave in order (M2).
+        pending, self._pending = self._pending, b""
+        # WantRead only means the peer's close_notify has not come yet; ours is written.
+        with contextlib.suppress(ssl.SSLError):
+            self._ssl.unwrap()
+        return pending + self._out.read()
 
     # ------------------------------------------------------------------ attributes
 

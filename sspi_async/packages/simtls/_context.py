@@ -26,6 +26,14 @@ Statuses from :meth:`SimTLSContext.step`:
   whole record was given; this one is not a failure.
 
 Every failure is sticky: later steps return it again with no output.
+
+E4 in SimTLS's record format: a record :meth:`SimTLSContext.decrypt` refuses after the handshake
+(a MAC that does not verify, an unknown content type, a length no record may have, a plaintext
+record of a kind that has no business there) ends the context with the fatal alert a TLS stack
+sends for it (bad_record_mac, unexpected_message, record_overflow, decode_error; RFC 8446 §6.2).
+SimTLS frames every alert as a plain alert record (it has no alert protection: only application
+data is HMAC-protected), and the next ISC/ASC (or the ``SCHANNEL_SHUTDOWN`` that asks for
+close_notify) hands that alert out, once; nothing goes out after it.
 """
 
 from __future__ import annotations
@@ -55,6 +63,7 @@ from ..._flags import (
     SP_PROT_TLS1_2_SERVER,
     SP_PROT_TLS1_3_CLIENT,
     SP_PROT_TLS1_3_SERVER,
+    TLS1_ALERT_BAD_RECORD_MAC,
     TLS1_ALERT_CLOSE_NOTIFY,
     TLS1_ALERT_DECODE_ERROR,
     TLS1_ALERT_FATAL,
@@ -69,7 +78,7 @@ from ..._flags import (
     SecApplicationProtocolNegotiationStatus_Success,
 )
 from ..._status import SecurityStatus as S
-from .._alerts import status_for_received_alert
+from .._alerts import alert_for_status, status_for_received_alert
 from .._protocol import ContextRequest, DecryptResult, PackageError, PeerIdentity, StepResult
 from .._records import (
     CONTENT_ALERT,
@@ -148,7 +157,7 @@ class SimTLSContext:
             ``SEC_E_NO_CREDENTIALS`` for a server credential without a principal.
     """
 
-    __slots__ = ("_failure", "_hs", "_received_close", "_recv", "_send", "_sent_close")
+    __slots__ = ("_alert", "_failure", "_hs", "_received_close", "_recv", "_send", "_sent_close")
 
     def __init__(self, credential: SimTLSCredential, request: ContextRequest) -> None:
         if not isinstance(credential, SimTLSCredential):
@@ -190,6 +199,7 @@ class SimTLSContext:
         self._recv: RecordKeys | None = None
         self._sent_close = False
         self._received_close = False
+        self._alert = b""  # E4: the fatal alert for the next ISC/ASC after a refused record
 
     # --- handshake
 
@@ -209,7 +219,8 @@ class SimTLSContext:
         The client's first call ignores ``data``; a failed step reports all of ``data`` consumed.
         """
         if self._failure is not None:
-            return StepResult(self._failure)
+            alert, self._alert = self._alert, b""
+            return StepResult(self._failure, alert)
         hs = self._hs
         try:
             if hs.done:
@@ -368,13 +379,27 @@ class SimTLSContext:
         if self._received_close or self._failure is not None:
             return DecryptResult(S.SEC_E_CONTEXT_EXPIRED)
         view = memoryview(record)
-        if len(view) < HEADER_SIZE or view[1] != 3 or record_length(view) != len(view):
+        if len(view) < HEADER_SIZE:
             return DecryptResult(S.SEC_E_INVALID_TOKEN)
         content_type = view[0]
+        if content_type not in _CONTENT_TYPES:
+            # E4: RFC 8446 §5: an unknown record type is unexpected_message.
+            return self._refuse(S.SEC_E_ILLEGAL_MESSAGE, TLS1_ALERT_UNEXPECTED_MESSAGE)
+        if view[1] != 3:
+            return self._refuse(S.SEC_E_ILLEGAL_MESSAGE, TLS1_ALERT_DECODE_ERROR)
+        length = record_length(view)
+        assert length is not None
+        if length - HEADER_SIZE > _MAX_WIRE_BODY:
+            # E4: the header alone announces more than a record may carry (RFC 5246 §6.2.3).
+            return self._refuse(S.SEC_E_ILLEGAL_MESSAGE, TLS1_ALERT_RECORD_OVERFLOW)
+        if length != len(view):
+            return DecryptResult(S.SEC_E_INVALID_TOKEN)
         if content_type == CONTENT_APPLICATION_DATA:
+            if length - HEADER_SIZE > MAX_FRAGMENT + MAC_SIZE:
+                return self._refuse(S.SEC_E_ILLEGAL_MESSAGE, TLS1_ALERT_RECORD_OVERFLOW)
             plaintext = recv.open(view)
             if plaintext is None:
-                return DecryptResult(S.SEC_E_MESSAGE_ALTERED)
+                return self._refuse(S.SEC_E_MESSAGE_ALTERED, TLS1_ALERT_BAD_RECORD_MAC)
             return DecryptResult(S.SEC_E_OK, plaintext)
         if content_type == CONTENT_ALERT:
             return self._decrypt_alert(view[HEADER_SIZE:])
@@ -382,13 +407,22 @@ class SimTLSContext:
             try:
                 self._hs.post_handshake(view[HEADER_SIZE:])
             except HandshakeError as error:
-                return DecryptResult(error.status)
+                return self._refuse(error.status, error.alert)
             return DecryptResult(S.SEC_I_RENEGOTIATE)
-        return DecryptResult(S.SEC_E_ILLEGAL_MESSAGE)
+        return self._refuse(S.SEC_E_ILLEGAL_MESSAGE, TLS1_ALERT_UNEXPECTED_MESSAGE)
+
+    def _refuse(self, status: int, description: int | None) -> DecryptResult:
+        """E4: a refused record ends the context; its fatal alert waits for the next ISC/ASC."""
+        self._failure = status
+        if description is None:
+            description = alert_for_status(status)
+        if description is not None:
+            self._alert = alert_record(TLS1_ALERT_FATAL, description)
+        return DecryptResult(status)
 
     def _decrypt_alert(self, body: memoryview) -> DecryptResult:
         if len(body) != 2:
-            return DecryptResult(S.SEC_E_ILLEGAL_MESSAGE)
+            return self._refuse(S.SEC_E_ILLEGAL_MESSAGE, TLS1_ALERT_DECODE_ERROR)
         level, description = body[0], body[1]
         if description == TLS1_ALERT_CLOSE_NOTIFY:
             self._received_close = True
@@ -405,7 +439,9 @@ class SimTLSContext:
         """The plaintext alert record (close_notify is ``15 03 03 00 02 01 00``).
 
         Works in any state. After close_notify or a fatal alert this side sends no more data
-        (:meth:`encrypt` raises ``SEC_E_CONTEXT_EXPIRED``).
+        (:meth:`encrypt` raises ``SEC_E_CONTEXT_EXPIRED``). After a refused record (E4) the
+        fatal alert made for it goes out instead, once; then nothing: never a close_notify after
+        a fatal alert.
 
         Raises:
             PackageError: ``SEC_E_INVALID_PARAMETER`` when level or description is not a byte.
@@ -414,6 +450,9 @@ class SimTLSContext:
             raise PackageError(
                 S.SEC_E_INVALID_PARAMETER, "SimTLS: alert level and description are bytes"
             )
+        if self._failure is not None and self.complete:
+            alert, self._alert = self._alert, b""
+            return alert
         if description == TLS1_ALERT_CLOSE_NOTIFY or level == TLS1_ALERT_FATAL:
             self._sent_close = True
         return alert_record(level, description)
