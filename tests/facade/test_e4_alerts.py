@@ -269,7 +269,9 @@ SIMTLS_CASES = {
     "content_type_0x99": (lambda good: b"\x99" + good[1:], 10),  # unexpected_message
     "oversize_header": (BAD_RECORDS["oversize_header"], 22),  # record_overflow
     "oversize_record": (BAD_RECORDS["oversize_record"], 22),
-    "malformed_alert": (lambda good: bytes.fromhex("15 03 03 00 03 02 28 00"), 50),  # decode_error
+    # once keys are in use an alert must be protected: a bare one is refused
+    "plaintext_alert": (lambda good: bytes.fromhex("15 03 03 00 02 02 28"), 10),  # unexpected
+    "malformed_alert": (lambda good: bytes.fromhex("15 03 03 00 03 02 28 00"), 20),  # bad MAC
 }
 
 
@@ -304,7 +306,10 @@ async def test_e4_simtls_hands_out_one_fatal_alert_and_nothing_after(
                 assert await ours.shutdown() == b""  # nothing after the fatal alert
                 with pytest.raises(SspiError):
                     ours.encrypt(b"after the alert")
-                assert emitted == bytes((21, 3, 3, 0, 2, 2, description))
+                # one alert record protected under the keys (2 bytes + a 32-byte HMAC), whose
+                # description the peer reads
+                assert emitted[:5] == bytes((21, 3, 3, 0, 2 + 32))
+                assert len(emitted) == 5 + 2 + 32
                 with pytest.raises(SspiError) as seen:
                     theirs.decrypt(emitted)
                 assert seen.value.status == status_for_received_alert(description)

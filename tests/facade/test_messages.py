@@ -91,6 +91,16 @@ from tests.facade.helpers import (
 
 CLOSE_NOTIFY = bytes.fromhex("15 03 03 00 02 01 00")
 BAD_CERTIFICATE_ALERT = bytes.fromhex("15 03 03 00 02 02 2a")
+#: E4: after the handshake SimTLS protects its alerts: type 21, a 2-byte alert and a 32-byte HMAC.
+PROTECTED_ALERT_HEADER = bytes.fromhex("15 03 03 00 22")
+
+
+def is_alert_record(record: bytes, plaintext: bytes, complete: bool) -> bool:
+    """``plaintext`` before the handshake completed (T9, Wine's cases); once keys are in use, one
+    protected alert record instead (E4: never a plaintext record then)."""
+    if not complete:
+        return record == plaintext
+    return record.startswith(PROTECTED_ALERT_HEADER) and len(record) == 5 + 2 + 32
 
 
 @pytest.fixture
@@ -366,7 +376,7 @@ def test_M2_close_notify_is_context_expired(conn: Connection) -> None:
         conn.server.cred, conn.sctx, None, 0, SECURITY_NATIVE_DREP, sentinel_handle(), out, None
     )
     assert status == SEC_E_OK
-    assert output_bytes(out) == CLOSE_NOTIFY
+    assert is_alert_record(output_bytes(out), CLOSE_NOTIFY, complete=True)
     status, _ = decrypt(conn.cctx, output_bytes(out))
     assert status == SEC_I_CONTEXT_EXPIRED
 
@@ -576,16 +586,18 @@ def test_M4_shutdown_is_ok_and_idempotent(client_ctx: tuple[CredHandle, CtxtHand
     ids=["null", "empty", "empty-token", "token-with-bytes"],
 )
 def test_M4_after_shutdown_next_isc_emits_close_notify(
-    client_ctx: tuple[CredHandle, CtxtHandle], make_input: object
+    client_ctx: tuple[CredHandle, CtxtHandle], make_input: object, request: pytest.FixtureRequest
 ) -> None:
-    """M4 [47, 48]: after SHUTDOWN the next ISC emits close_notify; the one after is INCOMPLETE."""
+    """M4 [47, 48]: after SHUTDOWN the next ISC emits close_notify (protected once complete,
+    E4); the one after is INCOMPLETE."""
     cred, ctx = client_ctx
+    complete = request.node.callspec.params["client_ctx"] == "complete"
     assert ApplyControlToken(ctx, control(SCHANNEL_SHUTDOWN, size=5)) == SEC_E_OK
     out = token_out(1000)
     new = sentinel_handle()
     assert callable(make_input)
     assert isc(cred, ctx, make_input(), new, out) == SEC_E_OK
-    assert output_bytes(out) == CLOSE_NOTIFY
+    assert is_alert_record(output_bytes(out), CLOSE_NOTIFY, complete)
     assert new == ctx
     out = token_out(1000)
     new = sentinel_handle()
@@ -595,27 +607,32 @@ def test_M4_after_shutdown_next_isc_emits_close_notify(
 
 
 def test_M4_shutdown_with_allocate_memory_allocates_the_alert(
-    client_ctx: tuple[CredHandle, CtxtHandle],
+    client_ctx: tuple[CredHandle, CtxtHandle], request: pytest.FixtureRequest
 ) -> None:
     """M4 [47]: the close_notify honours ISC_REQ_ALLOCATE_MEMORY."""
     cred, ctx = client_ctx
+    complete = request.node.callspec.params["client_ctx"] == "complete"
     assert ApplyControlToken(ctx, control(SCHANNEL_SHUTDOWN)) == SEC_E_OK
     out = SecBufferDesc([SecBuffer(SECBUFFER_TOKEN, 0, None)])
     assert isc(cred, ctx, None, sentinel_handle(), out, flags=ISC_REQ_ALLOCATE_MEMORY) == SEC_E_OK
-    assert output_bytes(out) == CLOSE_NOTIFY
+    assert is_alert_record(output_bytes(out), CLOSE_NOTIFY, complete)
     assert FreeContextBuffer(out.pBuffers[0].pvBuffer) == SEC_E_OK
 
 
-def test_M4_alert_token_emits_that_alert(client_ctx: tuple[CredHandle, CtxtHandle]) -> None:
-    """M4 [49]: SCHANNEL_ALERT_TOKEN → the next ISC emits exactly 15 03 03 00 02 02 2a."""
+def test_M4_alert_token_emits_that_alert(
+    client_ctx: tuple[CredHandle, CtxtHandle], request: pytest.FixtureRequest
+) -> None:
+    """M4 [49]: SCHANNEL_ALERT_TOKEN → the next ISC emits exactly 15 03 03 00 02 02 2a (before
+    the handshake completed; one protected alert record after it, E4)."""
     cred, ctx = client_ctx
+    complete = request.node.callspec.params["client_ctx"] == "complete"
     token = control(SCHANNEL_ALERT, TLS1_ALERT_FATAL, TLS1_ALERT_BAD_CERTIFICATE)
     assert token.pBuffers[0].cbBuffer == 12
     assert ApplyControlToken(ctx, token) == SEC_E_OK
     out = token_out(1000)
     new = sentinel_handle()
     assert isc(cred, ctx, None, new, out) == SEC_E_OK
-    assert output_bytes(out) == BAD_CERTIFICATE_ALERT
+    assert is_alert_record(output_bytes(out), BAD_CERTIFICATE_ALERT, complete)
     assert new == ctx
 
 
@@ -628,7 +645,9 @@ def test_M4_server_shutdown_emits_close_notify_from_asc(conn: Connection) -> Non
         conn.server.cred, conn.sctx, None, 0, SECURITY_NATIVE_DREP, new, out, None
     )
     assert status == SEC_E_OK
-    assert output_bytes(out) == CLOSE_NOTIFY
+    assert is_alert_record(output_bytes(out), CLOSE_NOTIFY, complete=True)
+    status, _ = decrypt(conn.cctx, output_bytes(out))
+    assert status == SEC_I_CONTEXT_EXPIRED
     assert new == conn.sctx
 
 

@@ -550,9 +550,10 @@ def test_tampered_record_is_message_altered(offset: int) -> None:
     assert server.decrypt(bytes(bad)).status == S.SEC_E_MESSAGE_ALTERED
     # E4 (was: the context goes on): a refused record is fatal, as in every TLS stack.
     assert server.decrypt(good).status == S.SEC_E_CONTEXT_EXPIRED
-    assert server.step(b"") == StepResult(
-        S.SEC_E_MESSAGE_ALTERED, bytes.fromhex("15 03 03 00 02 02 14")
-    )
+    failed = server.step(b"")
+    assert failed.status == S.SEC_E_MESSAGE_ALTERED
+    # E4: the fatal alert (bad_record_mac) is protected under the server's keys
+    assert client.decrypt(failed.output).status == S.SEC_E_MESSAGE_ALTERED
 
 
 def test_replayed_record_is_message_altered() -> None:
@@ -586,10 +587,13 @@ def test_messages_before_completion() -> None:
 
 
 def test_close_notify() -> None:
-    """M2/M4: close_notify is exactly 15 03 03 00 02 01 00; the peer sees SEC_I_CONTEXT_EXPIRED."""
+    """M2/M4/E4: close_notify is exactly 15 03 03 00 02 01 00 before the handshake and one
+    protected alert record after it; the peer sees SEC_I_CONTEXT_EXPIRED."""
+    assert client_ctx().alert(1, 0) == bytes.fromhex("15030300020100")
     client, server = connected()
     close = client.alert(1, 0)
-    assert close == bytes.fromhex("15030300020100")
+    assert close[:5] == bytes.fromhex("1503030022")
+    assert len(close) == 5 + 2 + 32
     with pytest.raises(PackageError) as info:
         client.encrypt(b"after close")
     assert info.value.status == S.SEC_E_CONTEXT_EXPIRED
@@ -603,9 +607,12 @@ def test_close_notify() -> None:
 
 
 def test_fatal_alert_after_handshake() -> None:
-    """T11/M2: a fatal alert while exchanging data gives its mapped status and ends the context."""
-    client, _server = connected()
-    assert client.decrypt(fatal(20)).status == S.SEC_E_MESSAGE_ALTERED
+    """T11/M2: a fatal alert while exchanging data gives its mapped status and ends the context;
+    E4: a plaintext one once keys are in use is itself refused (unexpected_message)."""
+    client, server = connected()
+    assert client.decrypt(server.alert(2, 20)).status == S.SEC_E_MESSAGE_ALTERED
+    _, plain = connected()
+    assert plain.decrypt(fatal(20)).status == S.SEC_E_ILLEGAL_MESSAGE
     with pytest.raises(PackageError) as info:
         client.encrypt(b"x")
     assert info.value.status == S.SEC_E_CONTEXT_EXPIRED
@@ -620,16 +627,21 @@ def test_decrypt_odd_records() -> None:
     assert server.decrypt(record + b"\x17").status == S.SEC_E_INVALID_TOKEN
     assert server.decrypt(record).plaintext == b"data"
     # E4 (was: the context goes on after each): a refused record ends the context.
-    for odd, alert in ((make_record(20, b"\x01"), 10), (make_record(21, b"\x02"), 50)):
-        _, server = connected()
-        assert server.decrypt(odd).status == S.SEC_E_ILLEGAL_MESSAGE
-        assert server.step(b"").output == alert_record(2, alert)
+    cases = (
+        (make_record(20, b"\x01"), S.SEC_E_ILLEGAL_MESSAGE, 10),  # unexpected_message
+        (make_record(21, b"\x02"), S.SEC_E_MESSAGE_ALTERED, 20),  # not protected: bad MAC
+    )
+    for odd, status, alert in cases:
+        client, server = connected()
+        assert server.decrypt(odd).status == status
+        # E4: the fatal alert is protected; the client reads its description
+        assert client.decrypt(server.step(b"").output).status == status_for_received_alert(alert)
 
 
 def test_user_canceled_warning_is_ignored() -> None:
     """M2: a warning user_canceled is not fatal (RFC 8446 §6.1): OK with no data."""
     client, server = connected()
-    assert client.decrypt(alert_record(1, 90)).status == OK
+    assert client.decrypt(server.alert(1, 90)).status == OK
     assert client.decrypt(b"".join(server.encrypt(b"still here"))).plaintext == b"still here"
 
 

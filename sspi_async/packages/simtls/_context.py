@@ -235,8 +235,21 @@ class SimTLSContext:
     def _fail(self, error: HandshakeError, consumed: int) -> StepResult:
         self._failure = error.status
         self._hs.take_output()  # drop a half-built flight
-        output = alert_record(TLS1_ALERT_FATAL, error.alert) if error.alert is not None else b""
+        output = (
+            self._alert_record(TLS1_ALERT_FATAL, error.alert) if error.alert is not None else b""
+        )
         return StepResult(error.status, output, consumed)
+
+    def _alert_record(self, level: int, description: int) -> bytes:
+        """An alert record: plaintext before the handshake completed (T9), protected under this
+        side's keys after it (E4: never a plaintext record once keys are in use)."""
+        send = self._send
+        if send is None:
+            return alert_record(level, description)
+        try:
+            return b"".join(send.seal(bytes((level, description)), CONTENT_ALERT))
+        except OverflowError:
+            return b""  # sequence numbers exhausted: nothing more can be sent
 
     def _step_handshake(self, data: bytes) -> StepResult:
         hs = self._hs
@@ -402,7 +415,13 @@ class SimTLSContext:
                 return self._refuse(S.SEC_E_MESSAGE_ALTERED, TLS1_ALERT_BAD_RECORD_MAC)
             return DecryptResult(S.SEC_E_OK, plaintext)
         if content_type == CONTENT_ALERT:
-            return self._decrypt_alert(view[HEADER_SIZE:])
+            if length - HEADER_SIZE == 2:
+                # E4: a plaintext alert once keys are in use is unexpected (RFC 8446 §5.1).
+                return self._refuse(S.SEC_E_ILLEGAL_MESSAGE, TLS1_ALERT_UNEXPECTED_MESSAGE)
+            body = recv.open(view)
+            if body is None:
+                return self._refuse(S.SEC_E_MESSAGE_ALTERED, TLS1_ALERT_BAD_RECORD_MAC)
+            return self._decrypt_alert(memoryview(body))
         if content_type == CONTENT_HANDSHAKE:
             try:
                 self._hs.post_handshake(view[HEADER_SIZE:])
@@ -417,7 +436,7 @@ class SimTLSContext:
         if description is None:
             description = alert_for_status(status)
         if description is not None:
-            self._alert = alert_record(TLS1_ALERT_FATAL, description)
+            self._alert = self._alert_record(TLS1_ALERT_FATAL, description)
         return DecryptResult(status)
 
     def _decrypt_alert(self, body: memoryview) -> DecryptResult:
@@ -436,7 +455,8 @@ class SimTLSContext:
         return DecryptResult(self._failure)
 
     def alert(self, level: int, description: int) -> bytes:
-        """The plaintext alert record (close_notify is ``15 03 03 00 02 01 00``).
+        """The alert record: plaintext before the handshake completed (close_notify is
+        ``15 03 03 00 02 01 00``), protected under this side's keys after it (E4).
 
         Works in any state. After close_notify or a fatal alert this side sends no more data
         (:meth:`encrypt` raises ``SEC_E_CONTEXT_EXPIRED``). After a refused record (E4) the
@@ -453,9 +473,10 @@ class SimTLSContext:
         if self._failure is not None and self.complete:
             alert, self._alert = self._alert, b""
             return alert
+        record = self._alert_record(level, description)
         if description == TLS1_ALERT_CLOSE_NOTIFY or level == TLS1_ALERT_FATAL:
             self._sent_close = True
-        return alert_record(level, description)
+        return record
 
     # --- attributes (M3)
 

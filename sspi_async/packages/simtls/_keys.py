@@ -110,10 +110,14 @@ class RecordKeys:
         # One big-int XOR is far faster than a per-byte loop in pure Python.
         return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(size, "big")
 
-    def seal(self, plaintext: bytes | memoryview) -> tuple[bytes, bytes, bytes]:
-        """Protect ``plaintext`` as one record: ``(header, body, trailer)``.
+    def seal(
+        self, plaintext: bytes | memoryview, content_type: int = CONTENT_APPLICATION_DATA
+    ) -> tuple[bytes, bytes, bytes]:
+        """Protect ``plaintext`` as one record of ``content_type``: ``(header, body, trailer)``.
 
-        The caller bounds ``len(plaintext)`` (16384).
+        Application data, and after the handshake alerts too (E4: never a plaintext record
+        once keys are in use); the MAC covers the header, so the type is authenticated. The
+        caller bounds ``len(plaintext)`` (16384).
         """
         seq = self._seq
         if seq >= _MAX_SEQUENCE:
@@ -121,18 +125,14 @@ class RecordKeys:
         seq_bytes = seq.to_bytes(8, "big")
         body = self._keystream_xor(plaintext, seq_bytes)
         length = len(body) + MAC_SIZE
-        header = (
-            bytes((CONTENT_APPLICATION_DATA,))
-            + _VERSION_BYTES
-            + bytes((length >> 8, length & 0xFF))
-        )
+        header = bytes((content_type,)) + _VERSION_BYTES + bytes((length >> 8, length & 0xFF))
         trailer = hmac.digest(self._mac, seq_bytes + header + body, "sha256")
         self._seq = seq + 1
         return header, body, trailer
 
     def open(self, record: bytes | memoryview) -> bytes | None:
-        """Check and unprotect one whole type-23 record; ``None`` when the MAC does not verify
-        (the sequence number then stays where it was)."""
+        """Check and unprotect one whole protected record (application data or alert); ``None``
+        when the MAC does not verify (the sequence number then stays where it was)."""
         size = len(record)
         if size < HEADER_SIZE + MAC_SIZE or self._seq >= _MAX_SEQUENCE:
             return None
