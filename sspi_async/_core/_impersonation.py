@@ -48,6 +48,7 @@ import contextvars
 import dataclasses
 import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, ParamSpec, TypeVar
 
@@ -55,6 +56,7 @@ from .._flags import ImpersonationLevel
 from .._identity import SE_IMPERSONATE_NAME, AccessToken
 
 __all__ = (
+    "CleanThreadPool",
     "DispatchMark",
     "Frame",
     "Nesting",
@@ -73,6 +75,7 @@ __all__ = (
     "retire",
     "revert_to_self",
     "run_as",
+    "run_clean",
     "set_process_token",
     "set_thread_token",
 )
@@ -372,3 +375,35 @@ def call_as(token: AccessToken, fn: Callable[P, T], /, *args: P.args, **kwargs: 
         return fn(*args, **kwargs)
 
     return contextvars.copy_context().run(body)
+
+
+# ------------------------------------------------------------------ worker threads (E10)
+
+
+def run_clean(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run one job on a pool thread so that no impersonation crosses its edges (E10).
+
+    A worker thread that is not inside a task owns its frame by thread id, and a pool thread runs
+    every job in the same context: a job that impersonates (``set_thread_token``,
+    ``ImpersonateSecurityContext``) without reverting would leave the token for whatever job the
+    thread runs next (reference §6.3, pitfall 3). Here the job starts at the process token and
+    the thread's slot is cleared when it returns or raises.
+    """
+    if _frame.get() is not None:
+        _frame.set(None)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        if _frame.get() is not None:
+            _frame.set(None)
+
+
+class CleanThreadPool(ThreadPoolExecutor):
+    """A ``ThreadPoolExecutor`` whose every job runs through :func:`run_clean` (E10).
+
+    Every thread pool the emulator owns is one of these; a user executor is not, and
+    :func:`call_as` is the supported way to run a job there as a client.
+    """
+
+    def submit(self, fn: Callable[..., T], /, *args: object, **kwargs: object) -> Future[T]:
+        return super().submit(run_clean, fn, *args, **kwargs)
