@@ -353,7 +353,7 @@ class Emulator:
         if self._tasks:
             _, stuck = await asyncio.wait(list(self._tasks), timeout=grace)
             for task in stuck:
-                logger.warning(CALLBACK_ABANDONED, actx=self._tasks.get(task), grace=grace)
+                logger.warning(CALLBACK_ABANDONED, actx=self._tasks.pop(task, None), grace=grace)
                 task.cancel()
             if stuck:
                 await asyncio.wait(stuck, timeout=grace)
@@ -389,7 +389,8 @@ class Emulator:
             "contexts": len(self.engine.contexts),
             "async_contexts": len(self._actxs),
             "detached_calls": sum(1 for call in self._pending.values() if call.detached),
-            "worker_threads": sum(1 for thread in self._worker_threads if thread.is_alive()),
+            # tuple(): one C-level copy, safe while a new worker thread adds itself
+            "worker_threads": sum(1 for thread in tuple(self._worker_threads) if thread.is_alive()),
         }
 
     # ------------------------------------------------------------------ one loop, one owner (E6)
@@ -877,14 +878,17 @@ class Emulator:
         if self._idle is not None:
             self._check_idle()
 
-    @staticmethod
-    async def _guard(actx: SspiAsyncContext, coro: Coroutine[Any, Any, Any]) -> None:
+    async def _guard(self, actx: SspiAsyncContext, coro: Coroutine[Any, Any, Any]) -> None:
         try:
             await coro
         except asyncio.CancelledError:
             task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise  # cancelled from outside (E7's grace: logged there as abandoned)
+            # Cancelled from outside: abandoned by aclose() (E7, logged there; it is no longer in
+            # _tasks), or — from Python 3.11, which counts cancel requests — by anyone else.
+            if task is not None and (
+                task not in self._tasks or (sys.version_info >= (3, 11) and task.cancelling())
+            ):
+                raise
             logger.exception(CALLBACK_FAILED, actx=actx.id)  # raised by the callback (E9)
         except (KeyboardInterrupt, SystemExit):
             raise

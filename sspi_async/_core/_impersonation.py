@@ -15,6 +15,18 @@ process token. That gives (R12):
   process token (I5); an impersonation made inside the callback ends with it;
 * worker threads (``to_thread``, executors): another thread → process token.
 
+Worker threads (E10). A job *starts* at the process token on any pool thread — the submitting
+task's impersonation never crosses. What a job does *inside* depends on who owns the pool:
+
+* every pool the emulator owns is a :class:`CleanThreadPool`: each job runs through
+  :func:`run_clean`, so an impersonation the job makes and never reverts ends with the job;
+* ``asyncio.to_thread`` runs each job in a copy of the caller's context, so the same holds;
+* a bare ``loop.run_in_executor(pool, fn)`` or ``pool.submit(fn)`` runs every job of a thread in
+  that thread's one context, and a frame outside any task is owned by the thread: a job that
+  impersonates without reverting leaves the token **on the pool thread**, and the next job that
+  thread runs acts as that client (reference §6.3, pitfall 3). :func:`call_as` is the supported
+  way to run a job as a client there: the token is scoped to the one call.
+
 Reverting sets a frame (or ``None``) rather than calling ``ContextVar.reset``, because reset
 tokens cannot cross tasks (pitfall 4), and a frame is a mutable object so that COM can retire a
 worker task's impersonation from outside that task (R9, ``strict_worker_revert``).
