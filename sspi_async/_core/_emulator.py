@@ -115,6 +115,7 @@ from ._log import (
     logger,
 )
 from ._observer import CallObserver
+from ._ownership import LoopOwner
 from ._trace import TraceEvent, TraceRecorder, events_to_jsonl
 
 __all__ = ("Emulator", "current_emulator")
@@ -207,13 +208,6 @@ del _O, _E
 _OPEN = EmulatorState.OPEN
 
 
-def _describe(loop: asyncio.AbstractEventLoop | None, thread: threading.Thread) -> str:
-    """``event loop _UnixSelectorEventLoop at 0x… in thread 'MainThread'`` (E6 messages)."""
-    if loop is None:
-        return f"thread {thread.name!r}, which runs no event loop"
-    return f"the event loop {type(loop).__name__} at {id(loop):#x} in thread {thread.name!r}"
-
-
 class Emulator:
     """An emulated LSA: security packages, handle tables, async calls and their callbacks.
 
@@ -254,12 +248,8 @@ class Emulator:
         self._life = Machine("emulator", EMULATOR_TRANSITIONS, EmulatorState.OPEN)
         #: E1: async contexts created and not freed (weakly: a dropped one stops counting).
         self._actxs: weakref.WeakSet[SspiAsyncContext] = weakref.WeakSet()
-        #: E6: the owner loop (weakly: the per-loop default emulators are values of a
-        #: WeakKeyDictionary keyed by their loop) and its thread; None until first used.
-        self._loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
-        self._owner_thread: threading.Thread | None = None
-        with contextlib.suppress(RuntimeError):  # not in a loop: bound on first use
-            self._bind(asyncio.get_running_loop())
+        #: E6: the loop this emulator belongs to (bound here when made inside a running loop).
+        self._owner = LoopOwner()
         self._reset_token: contextvars.Token[Emulator | None] | None = None
         #: Async-context ids, per emulator (1, 2, …): traces of two runs name the same contexts.
         self._actx_ids = itertools.count(1)
@@ -277,7 +267,7 @@ class Emulator:
     # ------------------------------------------------------------------ lifecycle
 
     async def __aenter__(self) -> Emulator:
-        self._on_owner_loop("Emulator.__aenter__")
+        self._owner.check("Emulator.__aenter__")
         if self._reset_token is not None:
             raise RuntimeError(
                 "this Emulator is already entered; use one 'async with' block per emulator"
@@ -320,7 +310,7 @@ class Emulator:
         and then cancelled (``sspi.callback.abandoned``), every handle is freed, async contexts
         are released and the worker threads joined — the last even when this coroutine is
         cancelled. Idempotent; a second call after a cancelled one finishes the shutdown."""
-        self._on_owner_loop("Emulator.aclose")
+        self._owner.check("Emulator.aclose")
         if self._life.state is EmulatorState.CLOSED:
             return
         self._life.fire(EmulatorEvent.CLOSE)
@@ -393,58 +383,6 @@ class Emulator:
             "worker_threads": sum(1 for thread in tuple(self._worker_threads) if thread.is_alive()),
         }
 
-    # ------------------------------------------------------------------ one loop, one owner (E6)
-
-    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = weakref.ref(loop)
-        self._owner_thread = threading.current_thread()
-
-    def _on_owner_loop(self, what: str) -> asyncio.AbstractEventLoop:
-        """E6 for the async operations: the running loop, which must be the emulator's (an
-        emulator not yet bound is bound to it)."""
-        loop = asyncio.get_running_loop()
-        owner = self._loop
-        if owner is None:
-            self._bind(loop)
-        elif owner() is not loop:
-            raise self._wrong_owner(what, loop)
-        return loop
-
-    def _in_owner_thread(self, what: str) -> None:
-        """E6 for the synchronous operations that change an async context: on the emulator's
-        loop, or in its thread outside any loop (e.g. after ``asyncio.run`` returned)."""
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        owner = self._loop
-        if owner is None:
-            if loop is not None:
-                self._bind(loop)
-            return
-        if loop is None:
-            if threading.current_thread() is not self._owner_thread:
-                raise self._wrong_owner(what, None)
-        elif owner() is not loop:
-            raise self._wrong_owner(what, loop)
-
-    def _wrong_owner(self, what: str, loop: asyncio.AbstractEventLoop | None) -> SspiMisuseError:
-        owner = self._loop() if self._loop is not None else None
-        thread = self._owner_thread
-        assert thread is not None  # bound
-        home = (
-            _describe(owner, thread)
-            if owner is not None
-            else f"an event loop that no longer exists (it ran in thread {thread.name!r})"
-        )
-        return SspiMisuseError(
-            f"{what}: this Emulator and its async contexts belong to {home}, and were used from "
-            f"{_describe(loop, threading.current_thread())}; a future of one loop never wakes a "
-            "task of another, so use it only from its own loop (hand work over with "
-            "asyncio.run_coroutine_threadsafe or loop.call_soon_threadsafe), or make one "
-            "Emulator per loop"
-        )
-
     # ------------------------------------------------------------------ fault plans and traces
 
     @property
@@ -499,7 +437,7 @@ class Emulator:
 
     def create_async_context(self) -> SspiAsyncContext:
         """SspiCreateAsyncContext: a new context in IDLE with ``SEC_E_UNSUPPORTED_FUNCTION`` (A1)."""
-        self._in_owner_thread("SspiCreateAsyncContext")
+        self._owner.check_sync("SspiCreateAsyncContext")
         actx = SspiAsyncContext._create(self)
         if self._life.state is _OPEN:  # a closed emulator holds nothing (E1)
             self._actxs.add(actx)
@@ -524,7 +462,7 @@ class Emulator:
         if actx is None:
             return S.SEC_E_INVALID_PARAMETER
         self._live(actx, "SspiSetAsyncNotifyCallback")
-        self._in_owner_thread("SspiSetAsyncNotifyCallback")
+        self._owner.check_sync("SspiSetAsyncNotifyCallback")
         if callback is not None and not callable(callback):
             raise TypeError(f"Callback must be callable or None, not {type(callback).__name__}")
         outcome = transition(actx._state, CallEvent.SET_CALLBACK)
@@ -551,7 +489,7 @@ class Emulator:
         if actx is None:
             return STATUS_INVALID_PARAMETER
         self._live(actx, "SspiReinitAsyncContext")
-        self._in_owner_thread("SspiReinitAsyncContext")
+        self._owner.check_sync("SspiReinitAsyncContext")
         outcome = TRANSITIONS[actx._state, CallEvent.REINIT]  # FREED was rejected by _live
         if isinstance(outcome, Refused):
             return as_status(outcome)
@@ -564,7 +502,7 @@ class Emulator:
         if actx is None:
             return
         self._live(actx, "SspiFreeAsyncContext")
-        self._in_owner_thread("SspiFreeAsyncContext")
+        self._owner.check_sync("SspiFreeAsyncContext")
         if actx._state is CallState.PENDING and actx._callback is not None:
             raise SspiMisuseError(
                 f"SspiFreeAsyncContext: context #{actx.id} has a pending call with a notify callback "
@@ -591,9 +529,9 @@ class Emulator:
             return S.SEC_E_INVALID_PARAMETER
         self._live(actx, "wait_async_call")
         loop = asyncio.get_running_loop()
-        owner = self._loop
+        owner = self._owner.ref
         if owner is None or owner() is not loop:
-            self._on_owner_loop("wait_async_call")
+            self._owner.adopt("wait_async_call", loop)
         if actx._state is CallState.IDLE:
             return S.SEC_E_UNSUPPORTED_FUNCTION
         if actx._state is CallState.COMPLETE:
@@ -613,9 +551,9 @@ class Emulator:
         A call that is still pending then (a step handed to a crypto worker) is waited for as
         usual. The queueing coroutine has returned before the work either way (A7).
         """
-        owner = self._loop
+        owner = self._owner.ref
         if owner is None or owner() is not asyncio.get_running_loop():
-            self._on_owner_loop("wait_async_call")
+            self._owner.check("wait_async_call")
         call = actx._call
         if call is not None and type(call.scheduled) is asyncio.Handle:
             await asyncio.sleep(0)
@@ -641,9 +579,9 @@ class Emulator:
         if actx is None:
             return S.SEC_E_INVALID_PARAMETER
         self._live(actx, function)
-        owner = self._loop
+        owner = self._owner.ref
         if owner is None or owner() is not asyncio.get_running_loop():
-            self._on_owner_loop(function)
+            self._owner.check(function)
         if actx._state is CallState.PENDING:
             return self._refuse(actx, function, S.SEC_E_INVALID_PARAMETER, info)
         return None
@@ -672,9 +610,9 @@ class Emulator:
         queueing status.
         """
         loop = asyncio.get_running_loop()
-        owner = self._loop
+        owner = self._owner.ref
         if owner is None or owner() is not loop:
-            self._on_owner_loop(function)
+            self._owner.adopt(function, loop)
         if self._life.state is not _OPEN:
             return self._refuse(actx, function, S.SEC_E_SHUTDOWN_IN_PROGRESS, info)
         outcome = TRANSITIONS.get((actx._state, self._strict_event))  # hot path: the table, inlined

@@ -36,9 +36,11 @@ from sspi_async import (
     process_token,
     register_package,
 )
+from sspi_async._core._emulator import EMULATOR_TRANSITIONS, EmulatorEvent, EmulatorState
 from sspi_async._core._impersonation import revert_to_self, set_thread_token
 from sspi_async._core._log import CALLBACK_ABANDONED, CALLBACK_FAILED
 from sspi_async._flags import Role
+from sspi_async._machine import IllegalTransitionError, Machine
 from sspi_async.packages.simtls import SimTLSPackage
 from sspi_async.sspi import (
     ISC_REQ_ALLOCATE_MEMORY,
@@ -544,3 +546,31 @@ async def test_e10_bare_run_in_executor_job_starts_at_the_process_token() -> Non
         assert current_token() == CLIENT
     finally:
         revert_to_self()
+
+
+# --------------------------------------------------------------------------- the emulator's table
+
+
+@pytest.mark.parametrize("state", list(EmulatorState))
+@pytest.mark.parametrize("event", list(EmulatorEvent))
+def test_e7_emulator_table_sweep(state: EmulatorState, event: EmulatorEvent) -> None:
+    """Every (state, event) pair of the emulator's lifecycle either moves as its table says or
+    raises IllegalTransitionError naming the state and event (DESIGN "State machines", E7)."""
+    machine = Machine("emulator", EMULATOR_TRANSITIONS, state)
+    expected = EMULATOR_TRANSITIONS.get((state, event))
+    if expected is None:
+        with pytest.raises(IllegalTransitionError, match=f"{event.value} is not possible"):
+            machine.fire(event)
+    else:
+        assert machine.fire(event) is expected
+        assert machine.state is expected
+
+
+async def test_e7_a_closed_emulator_cannot_be_entered_and_closes_again_at_once() -> None:
+    """Entering a closed Emulator raises naming what to do; a second aclose returns (E7)."""
+    emu = Emulator()
+    await emu.aclose()
+    with pytest.raises(RuntimeError, match="was closed; create a new one"):
+        await emu.__aenter__()
+    await emu.aclose()
+    assert emu.closed
