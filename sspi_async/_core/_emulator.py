@@ -11,10 +11,11 @@ A queued call (SPEC §3) goes through four moments:
    never half-queued (A15).
 2. **work** — the callback scheduled in (1) runs after the queueing coroutine returned (A7), calls
    the engine and, for packages with public-key crypto, hands the package step to one of
-   ``crypto_workers`` worker threads (A14). The hand-over is a plain ``ThreadPoolExecutor``
-   submission whose done-callback comes back with ``call_soon_threadsafe``: no task, no anyio
-   ``to_thread`` (which cost ~80 µs of event-loop time per step, measured in issue 3), and the
-   pool's size is the capacity limit.
+   ``crypto_workers`` worker threads (A14). The hand-over is a plain thread-pool submission
+   whose done-callback comes back with ``call_soon_threadsafe``: no task, no anyio ``to_thread``
+   (which cost ~80 µs of event-loop time per step, measured in issue 3), and the pool's size is
+   the capacity limit. The pool is a :class:`~._impersonation.CleanThreadPool`: no
+   impersonation made inside a step survives it on the worker thread (E10).
 3. **complete** — out-parameters written (by the engine), then the status, then waiters woken and
    the notify callback scheduled with ``call_soon`` (A6).
 4. **notify** — the callback runs exactly once, in a fresh copy of the context with the process

@@ -222,6 +222,18 @@ async def test_e6_wait_from_another_loop_raises_naming_both_loops() -> None:
     assert actx.status == SEC_E_SHUTDOWN_IN_PROGRESS
 
 
+async def test_e6_result_from_another_loop_raises() -> None:
+    """Emulator.result (the Pythonic layer's wait) from another loop raises SspiMisuseError, even
+    for a call already complete, instead of answering silently (E6)."""
+    async with Emulator() as emu:
+        actx = emu.create_async_context()
+        assert await ach_unknown(actx) == SEC_E_OK
+        assert await emu.result(actx) == SEC_E_SECPKG_NOT_FOUND
+        error = await asyncio.to_thread(on_other_loop, lambda: emu.result(actx))
+        assert isinstance(error, SspiMisuseError), error
+        assert str(error).startswith("wait_async_call: this Emulator")
+
+
 async def test_e6_queue_from_another_loop_raises_and_queues_nothing() -> None:
     """Queueing a call on an async context of another loop's emulator raises SspiMisuseError and
     leaves the context untouched (E6)."""
@@ -574,3 +586,13 @@ async def test_e7_a_closed_emulator_cannot_be_entered_and_closes_again_at_once()
         await emu.__aenter__()
     await emu.aclose()
     assert emu.closed
+
+
+async def test_e10_to_thread_job_impersonation_ends_with_the_job() -> None:
+    """asyncio.to_thread runs each job in a copy of the caller's context, so an impersonation a
+    job leaves in force ends with the job even on the same pool thread (E10)."""
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(1) as pool:
+        loop.set_default_executor(pool)
+        await asyncio.to_thread(set_thread_token, CLIENT)
+        assert await asyncio.to_thread(current_token) == process_token()
