@@ -606,14 +606,11 @@ class Emulator:
     ) -> int:
         """Queue ``work`` (a zero-argument callable returning a status or a StepJob) on ``actx``.
 
-        The caller has made the A4 argument checks. ``info`` describes the call for the fault
+        The caller has made the A4 argument checks, and :meth:`precheck` the E6 one (the running
+        loop is the emulator's). ``info`` describes the call for the fault
         plan and the trace; callers build it only while ``_observer`` is set. Returns the
         queueing status.
         """
-        loop = asyncio.get_running_loop()
-        owner = self._owner.ref
-        if owner is None or owner() is not loop:
-            self._owner.adopt(function, loop)
         if self._life.state is not _OPEN:
             return self._refuse(actx, function, S.SEC_E_SHUTDOWN_IN_PROGRESS, info)
         outcome = TRANSITIONS.get((actx._state, self._strict_event))  # hot path: the table, inlined
@@ -621,6 +618,7 @@ class Emulator:
             raise IllegalTransitionError(actx._state, self._strict_event)
         if isinstance(outcome, Refused):
             return self._refuse(actx, function, outcome, info)
+        loop = asyncio.get_running_loop()
         decision = None
         if info is not None:
             observer = self._observer

@@ -83,7 +83,9 @@ class LoopOwner:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
-        self.adopt(what, loop)
+        ref = self.ref
+        if ref is None or loop is None or ref() is not loop:
+            self.adopt(what, loop)
 
     def _error(self, what: str, loop: asyncio.AbstractEventLoop | None) -> SspiMisuseError:
         owner = self.ref() if self.ref is not None else None
