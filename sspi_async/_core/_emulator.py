@@ -463,7 +463,9 @@ class Emulator:
         if actx is None:
             return S.SEC_E_INVALID_PARAMETER
         self._live(actx, "SspiSetAsyncNotifyCallback")
-        self._owner.check_sync("SspiSetAsyncNotifyCallback")
+        owner = self._owner.ref  # E6, inlined: reinit is on every reused context's hot path
+        if owner is None or owner() is not asyncio._get_running_loop():
+            self._owner.check_sync("SspiSetAsyncNotifyCallback")
         if callback is not None and not callable(callback):
             raise TypeError(f"Callback must be callable or None, not {type(callback).__name__}")
         outcome = transition(actx._state, CallEvent.SET_CALLBACK)
@@ -490,7 +492,9 @@ class Emulator:
         if actx is None:
             return STATUS_INVALID_PARAMETER
         self._live(actx, "SspiReinitAsyncContext")
-        self._owner.check_sync("SspiReinitAsyncContext")
+        owner = self._owner.ref  # E6, inlined: reinit is on every reused context's hot path
+        if owner is None or owner() is not asyncio._get_running_loop():
+            self._owner.check_sync("SspiReinitAsyncContext")
         outcome = TRANSITIONS[actx._state, CallEvent.REINIT]  # FREED was rejected by _live
         if isinstance(outcome, Refused):
             return as_status(outcome)
@@ -503,7 +507,9 @@ class Emulator:
         if actx is None:
             return
         self._live(actx, "SspiFreeAsyncContext")
-        self._owner.check_sync("SspiFreeAsyncContext")
+        owner = self._owner.ref  # E6, inlined: reinit is on every reused context's hot path
+        if owner is None or owner() is not asyncio._get_running_loop():
+            self._owner.check_sync("SspiFreeAsyncContext")
         if actx._state is CallState.PENDING and actx._callback is not None:
             raise SspiMisuseError(
                 f"SspiFreeAsyncContext: context #{actx.id} has a pending call with a notify callback "
