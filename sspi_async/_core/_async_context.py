@@ -24,7 +24,11 @@ Callback = Callable[["SspiAsyncContext", Any], object]
 class SspiAsyncContext:
     """An async context. Create one with ``SspiCreateAsyncContext()``; it has no public constructor.
 
-    It belongs to the emulator that created it: every call queued on it runs there.
+    It belongs to the emulator that created it: every call queued on it runs there, on that
+    emulator's event loop. Queueing, waiting, reinit, setting the callback and freeing from another
+    loop or thread raise ``SspiMisuseError`` (E6); reading ``status`` is allowed anywhere. After the
+    emulator's ``aclose()`` the context holds nothing: calls queued on it are refused with
+    ``SEC_E_SHUTDOWN_IN_PROGRESS`` (E1, A15).
     """
 
     __slots__ = (

@@ -46,6 +46,9 @@ class EmulatorSettings(_Model):
             (``Emulator.trace_events()``, ``Emulator.write_trace(path)``).
         trace_tokens: also record the output token bytes (``token_out_hex``); implies ``trace``.
             Handshake tokens only: keys, secrets and plaintext are never traced.
+        callback_grace: how long ``Emulator.aclose()`` waits for coroutine notify callbacks
+            still running, in seconds (E7); then it cancels them, logs
+            ``sspi.callback.abandoned`` and finishes. ``0`` cancels them at once.
     """
 
     profile: Literal["user", "kernel"] = "user"
@@ -58,6 +61,7 @@ class EmulatorSettings(_Model):
     faults: FaultPlan | None = None
     trace: bool = False
     trace_tokens: bool = False
+    callback_grace: float = Field(default=5.0, ge=0.0, le=3600.0)
 
     def __init__(self, **data: Any) -> None:
         # Not _Model's translation: a mistake inside the fault plan is reported the way a plan

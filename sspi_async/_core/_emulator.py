@@ -11,10 +11,11 @@ A queued call (SPEC §3) goes through four moments:
    never half-queued (A15).
 2. **work** — the callback scheduled in (1) runs after the queueing coroutine returned (A7), calls
    the engine and, for packages with public-key crypto, hands the package step to one of
-   ``crypto_workers`` worker threads (A14). The hand-over is a plain ``ThreadPoolExecutor``
-   submission whose done-callback comes back with ``call_soon_threadsafe``: no task, no anyio
-   ``to_thread`` (which cost ~80 µs of event-loop time per step, measured in issue 3), and the
-   pool's size is the capacity limit.
+   ``crypto_workers`` worker threads (A14). The hand-over is a plain thread-pool submission
+   whose done-callback comes back with ``call_soon_threadsafe``: no task, no anyio ``to_thread``
+   (which cost ~80 µs of event-loop time per step, measured in issue 3), and the pool's size is
+   the capacity limit. The pool is a :class:`~._impersonation.CleanThreadPool`: no
+   impersonation made inside a step survives it on the worker thread (E10).
 3. **complete** — out-parameters written (by the engine), then the status, then waiters woken and
    the notify callback scheduled with ``call_soon`` (A6).
 4. **notify** — the callback runs exactly once, in a fresh copy of the context with the process
@@ -22,7 +23,23 @@ A queued call (SPEC §3) goes through four moments:
    logged as ``sspi.callback.failed`` and affects nothing else.
 
 ``aclose()`` (A15) cancels everything pending, completes each with ``SEC_E_SHUTDOWN_IN_PROGRESS``,
-lets every due callback run once, and awaits the callback tasks.
+lets every due callback run once, and awaits the callback tasks for at most ``callback_grace``
+seconds, then cancels them (E7). It then frees every handle the engine still holds and releases
+the async contexts (E1), and — in a ``finally``, so even when ``aclose()`` itself is cancelled —
+shuts the worker pool down and joins its threads.
+
+One loop, one owner (E6)
+------------------------
+An emulator belongs to the event loop it is first used on: created inside a running loop, entered
+(``async with``), or its first async context made or call queued there. Its async operations
+(queueing, waiting, ``aclose``) and the state-changing operations on its async contexts
+(``SspiSetAsyncNotifyCallback``, ``SspiReinitAsyncContext``, ``SspiFreeAsyncContext``,
+``SspiCreateAsyncContext``) from any other loop or thread raise :class:`SspiMisuseError` naming
+both, because a future of one loop resolved from another never wakes its waiter. The check is one
+``asyncio.get_running_loop()`` and one identity comparison. Reading a status
+(``SspiGetAsyncCallStatus``, ``SspiAsyncContextRequiresNotify``, ``ctx.status``) never waits nor
+changes anything and is allowed from anywhere. The classic synchronous functions (SPEC §5) are not
+bound to a loop: see :func:`current_emulator`.
 
 Fault plans and traces (SPEC §9) hang on one object, ``_observer`` (a
 :class:`~._observer.CallObserver`), which is ``None`` unless a plan or a trace is active. The
@@ -48,6 +65,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import enum
 import functools
 import itertools
 import os
@@ -55,12 +73,13 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable, Coroutine
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from .._errors import SspiMisuseError
+from .._machine import Machine
 from .._status import (
     STATUS_INVALID_PARAMETER,
     STATUS_SUCCESS,
@@ -75,7 +94,7 @@ from ._delays import DelayScheduler
 from ._engine import Engine, StepJob
 from ._fault_decider import Decision
 from ._faults import FaultPlan
-from ._impersonation import forget_inherited_token
+from ._impersonation import CleanThreadPool, forget_inherited_token
 from ._lifecycle import (
     TRANSITIONS,
     CallEvent,
@@ -89,6 +108,7 @@ from ._log import (
     CALL_COMPLETED,
     CALL_QUEUED,
     CALL_REFUSED,
+    CALLBACK_ABANDONED,
     CALLBACK_DISPATCHED,
     CALLBACK_FAILED,
     EMULATOR_CLOSED,
@@ -96,6 +116,7 @@ from ._log import (
     logger,
 )
 from ._observer import CallObserver
+from ._ownership import LoopOwner
 from ._trace import TraceEvent, TraceRecorder, events_to_jsonl
 
 __all__ = ("Emulator", "current_emulator")
@@ -114,7 +135,15 @@ def current_emulator() -> Emulator:
     """The emulator the flat facade uses here: the innermost ``async with Emulator()`` of this task
     (or a task that started it), else a default one per event loop, created on first use with
     default settings. Outside any event loop (the classic functions may be called from plain
-    threads) a process-wide default serves."""
+    threads) a process-wide default serves.
+
+    Classic synchronous functions from other threads (choice, E6): they are not bound to a loop.
+    They work on the handle tables of the emulator found here — which are locked, so any thread
+    may use them — and never wait on a loop. A thread started with ``asyncio.to_thread`` (or any
+    code run in a copy of the task's context) finds the task's emulator and its handles; a plain
+    thread finds the process-wide default and none of a task's handles. Only the async calls and
+    the async contexts are bound to their emulator's loop.
+    """
     emulator = _current.get()
     if emulator is not None:
         return emulator
@@ -146,6 +175,40 @@ def _lower_priority(niceness: int) -> None:
             os.setpriority(os.PRIO_PROCESS, native_id(), niceness)
 
 
+class EmulatorState(enum.Enum):
+    """Where an emulator is in its life (see :data:`EMULATOR_TRANSITIONS`)."""
+
+    __hash__ = object.__hash__  # identity hash in C (see CallState)
+
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+class EmulatorEvent(enum.Enum):
+    """What happens to an emulator."""
+
+    __hash__ = object.__hash__
+
+    ENTER = "enter"
+    CLOSE = "close"
+    CLOSED = "closed"
+
+
+_O, _E = EmulatorState, EmulatorEvent
+#: OPEN --close--> CLOSING --closed--> CLOSED. ``async with`` enters only an OPEN emulator.
+#: ``aclose()`` fires CLOSE at its start (new calls are refused from then on, A15) and CLOSED when
+#: everything is shut down; a cancelled ``aclose()`` leaves CLOSING and the next one resumes.
+EMULATOR_TRANSITIONS: dict[tuple[EmulatorState, EmulatorEvent], EmulatorState] = {
+    (_O.OPEN, _E.ENTER): _O.OPEN,
+    (_O.OPEN, _E.CLOSE): _O.CLOSING,
+    (_O.CLOSING, _E.CLOSE): _O.CLOSING,
+    (_O.CLOSING, _E.CLOSED): _O.CLOSED,
+}
+del _O, _E
+_OPEN = EmulatorState.OPEN
+
+
 class Emulator:
     """An emulated LSA: security packages, handle tables, async calls and their callbacks.
 
@@ -155,6 +218,13 @@ class Emulator:
 
     Fault plans and traces (SPEC §9): :meth:`set_fault_plan` / :attr:`fault_plan`,
     :meth:`trace_events` / :meth:`write_trace` (with ``EmulatorSettings(trace=True)``).
+
+    It belongs to one event loop (E6, see the module docstring): the one it is created in, or
+    else the first one it is used on. After :meth:`aclose` (E1) its handle tables are empty, the
+    classic functions answer ``SEC_E_INVALID_HANDLE`` for its old handles and
+    ``SEC_E_SHUTDOWN_IN_PROGRESS`` for new credentials, and its async contexts are released:
+    calls queued on them answer ``SEC_E_SHUTDOWN_IN_PROGRESS``, and freeing them is still
+    allowed (and no longer needed).
     """
 
     def __init__(self, settings: EmulatorSettings | None = None, **fields: Any) -> None:
@@ -171,10 +241,16 @@ class Emulator:
         self._delay = self.settings.latency * self.settings.time_scale
         self._pending: dict[int, PendingCall] = {}
         self._callbacks_due = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        #: Callback tasks (A6) and the async context each notifies (for E7's log line).
+        self._tasks: dict[asyncio.Task[None], int] = {}
         self._idle: asyncio.Event | None = None
-        self._executor: ThreadPoolExecutor | None = None
-        self._closing = False
+        self._executor: CleanThreadPool | None = None
+        self._worker_threads: set[threading.Thread] = set()
+        self._life = Machine("emulator", EMULATOR_TRANSITIONS, EmulatorState.OPEN)
+        #: E1: async contexts created and not freed (weakly: a dropped one stops counting).
+        self._actxs: weakref.WeakSet[SspiAsyncContext] = weakref.WeakSet()
+        #: E6: the loop this emulator belongs to (bound here when made inside a running loop).
+        self._owner = LoopOwner()
         self._reset_token: contextvars.Token[Emulator | None] | None = None
         #: Async-context ids, per emulator (1, 2, …): traces of two runs name the same contexts.
         self._actx_ids = itertools.count(1)
@@ -192,11 +268,12 @@ class Emulator:
     # ------------------------------------------------------------------ lifecycle
 
     async def __aenter__(self) -> Emulator:
+        self._owner.check("Emulator.__aenter__")
         if self._reset_token is not None:
             raise RuntimeError(
                 "this Emulator is already entered; use one 'async with' block per emulator"
             )
-        if self._closing:
+        if not self._life.can(EmulatorEvent.ENTER):
             raise RuntimeError("this Emulator was closed; create a new one")
         self._reset_token = _current.set(self)
         return self
@@ -207,20 +284,46 @@ class Emulator:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._reset_token is not None:
-            _current.reset(self._reset_token)
-            self._reset_token = None
+        token, self._reset_token = self._reset_token, None
+        misuse = None
+        if token is not None:
+            try:
+                _current.reset(token)
+            except ValueError:  # the token belongs to another task's context (E6, defect 9)
+                misuse = SspiMisuseError(
+                    "Emulator.__aexit__: this Emulator was entered in another task, so this task "
+                    "cannot restore that task's current emulator; it was shut down all the same. "
+                    "Enter it and exit it in the task that entered it (one 'async with "
+                    "Emulator()' block), or shut it down from elsewhere with 'await emu.aclose()'"
+                )
         await self.aclose()
+        if misuse is not None:
+            raise misuse
 
     @property
     def closed(self) -> bool:
         """True once :meth:`aclose` started: new async calls are refused."""
-        return self._closing
+        return self._life.state is not _OPEN
 
     async def aclose(self) -> None:
-        """Shut down (A15): pending calls complete with ``SEC_E_SHUTDOWN_IN_PROGRESS``, every due
-        callback runs once, and callback tasks are awaited. Idempotent."""
-        self._closing = True
+        """Shut down (A15, E1, E7): pending calls complete with ``SEC_E_SHUTDOWN_IN_PROGRESS``,
+        every due callback runs once, callback tasks are awaited for ``callback_grace`` seconds
+        and then cancelled (``sspi.callback.abandoned``), every handle is freed, async contexts
+        are released and the worker threads joined — the last even when this coroutine is
+        cancelled. Idempotent; a second call after a cancelled one finishes the shutdown."""
+        self._owner.check("Emulator.aclose")
+        if self._life.state is EmulatorState.CLOSED:
+            return
+        self._life.fire(EmulatorEvent.CLOSE)
+        try:
+            await self._shut_down()
+        finally:
+            self._stop_workers()
+        self._life.fire(EmulatorEvent.CLOSED)
+        if enabled():
+            logger.debug(EMULATOR_CLOSED)
+
+    async def _shut_down(self) -> None:
         for call in list(self._pending.values()):
             if call.offloaded is not None:
                 # A step still queued for a worker never starts; one running finishes (a package
@@ -232,30 +335,53 @@ class Emulator:
             if enabled():
                 logger.debug(CALL_CANCELLED, function=call.function, actx=call.actx.id)
             self._complete(call, S.SEC_E_SHUTDOWN_IN_PROGRESS)
-        while self._pending or self._callbacks_due or self._tasks:
+        while self._pending or self._callbacks_due:
             self._idle = asyncio.Event()
             await self._idle.wait()
-        if self._executor is not None:
-            # Every offloaded step has come back (they were pending): the workers are idle, so
-            # joining them is immediate, and no thread outlives the emulator.
-            self._executor.shutdown(wait=True)
-            self._executor = None
-        if enabled():
-            logger.debug(EMULATOR_CLOSED)
+        # No call can be queued any more, so no new callback task starts: give the running ones
+        # their grace period, then cancel them (E7). Cancelled, they end at their next await.
+        grace = self.settings.callback_grace
+        if self._tasks:
+            _, stuck = await asyncio.wait(list(self._tasks), timeout=grace)
+            for task in stuck:
+                logger.warning(CALLBACK_ABANDONED, actx=self._tasks.pop(task, None), grace=grace)
+                task.cancel()
+            if stuck:
+                await asyncio.wait(stuck, timeout=grace)
+            self._tasks.clear()  # what still runs after that is no longer the emulator's
+        # E1: nothing outlives the emulator. The handles go (later calls on them answer
+        # SEC_E_INVALID_HANDLE); the async contexts hold nothing any more (no call pending, no
+        # callback due) and are released: calls queued on them are refused with SHUTDOWN.
+        self.engine.shutdown()
+        self._actxs.clear()
+
+    def _stop_workers(self) -> None:
+        """Join the worker threads (E7): a step queued for a worker is cancelled (its call then
+        completes with SHUTDOWN); one running finishes first (a package step is finite)."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
 
     def _check_idle(self) -> None:
-        if self._idle is not None and not (self._pending or self._callbacks_due or self._tasks):
+        if self._idle is not None and not (self._pending or self._callbacks_due):
             self._idle.set()
 
     def statistics(self) -> dict[str, int]:
-        """Counts for diagnostics and leak checks: pending calls, due callbacks, callback tasks,
-        live credential and context handles."""
+        """Counts for diagnostics and leak checks: pending calls (``detached_calls`` of them
+        completing detached, A11), due callbacks, callback tasks, live credential and context
+        handles, live async contexts (created and not freed; one dropped without freeing stops
+        counting once collected) and live worker threads. After :meth:`aclose` every count is 0
+        (E1)."""
         return {
             "pending_calls": len(self._pending),
             "callbacks_due": self._callbacks_due,
             "callback_tasks": len(self._tasks),
             "credentials": len(self.engine.credentials),
             "contexts": len(self.engine.contexts),
+            "async_contexts": len(self._actxs),
+            "detached_calls": sum(1 for call in self._pending.values() if call.detached),
+            # tuple(): one C-level copy, safe while a new worker thread adds itself
+            "worker_threads": sum(1 for thread in tuple(self._worker_threads) if thread.is_alive()),
         }
 
     # ------------------------------------------------------------------ fault plans and traces
@@ -312,7 +438,11 @@ class Emulator:
 
     def create_async_context(self) -> SspiAsyncContext:
         """SspiCreateAsyncContext: a new context in IDLE with ``SEC_E_UNSUPPORTED_FUNCTION`` (A1)."""
-        return SspiAsyncContext._create(self)
+        self._owner.check_sync("SspiCreateAsyncContext")
+        actx = SspiAsyncContext._create(self)
+        if self._life.state is _OPEN:  # a closed emulator holds nothing (E1)
+            self._actxs.add(actx)
+        return actx
 
     @staticmethod
     def _live(actx: SspiAsyncContext, function: str) -> None:
@@ -333,6 +463,9 @@ class Emulator:
         if actx is None:
             return S.SEC_E_INVALID_PARAMETER
         self._live(actx, "SspiSetAsyncNotifyCallback")
+        owner = self._owner.ref  # E6, inlined: reinit is on every reused context's hot path
+        if owner is None or owner() is not asyncio._get_running_loop():
+            self._owner.check_sync("SspiSetAsyncNotifyCallback")
         if callback is not None and not callable(callback):
             raise TypeError(f"Callback must be callable or None, not {type(callback).__name__}")
         outcome = transition(actx._state, CallEvent.SET_CALLBACK)
@@ -359,6 +492,9 @@ class Emulator:
         if actx is None:
             return STATUS_INVALID_PARAMETER
         self._live(actx, "SspiReinitAsyncContext")
+        owner = self._owner.ref  # E6, inlined: reinit is on every reused context's hot path
+        if owner is None or owner() is not asyncio._get_running_loop():
+            self._owner.check_sync("SspiReinitAsyncContext")
         outcome = TRANSITIONS[actx._state, CallEvent.REINIT]  # FREED was rejected by _live
         if isinstance(outcome, Refused):
             return as_status(outcome)
@@ -371,6 +507,9 @@ class Emulator:
         if actx is None:
             return
         self._live(actx, "SspiFreeAsyncContext")
+        owner = self._owner.ref  # E6, inlined: reinit is on every reused context's hot path
+        if owner is None or owner() is not asyncio._get_running_loop():
+            self._owner.check_sync("SspiFreeAsyncContext")
         if actx._state is CallState.PENDING and actx._callback is not None:
             raise SspiMisuseError(
                 f"SspiFreeAsyncContext: context #{actx.id} has a pending call with a notify callback "
@@ -388,6 +527,7 @@ class Emulator:
         new_state = TRANSITIONS[actx._state, CallEvent.FREE]  # FREED was rejected by _live
         assert isinstance(new_state, CallState)
         actx._state = new_state
+        self._actxs.discard(actx)
         self._fail_waiters(actx)
 
     def release(self, actx: SspiAsyncContext, cleanup: Callable[[], None]) -> None:
@@ -411,11 +551,15 @@ class Emulator:
         if actx is None:
             return S.SEC_E_INVALID_PARAMETER
         self._live(actx, "wait_async_call")
+        loop = asyncio.get_running_loop()
+        owner = self._owner.ref
+        if owner is None or owner() is not loop:
+            self._owner.adopt("wait_async_call", loop)
         if actx._state is CallState.IDLE:
             return S.SEC_E_UNSUPPORTED_FUNCTION
         if actx._state is CallState.COMPLETE:
             return actx._status
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[int] = loop.create_future()
         if actx._waiters is None:
             actx._waiters = []
         actx._waiters.append(future)
@@ -430,6 +574,9 @@ class Emulator:
         A call that is still pending then (a step handed to a crypto worker) is waited for as
         usual. The queueing coroutine has returned before the work either way (A7).
         """
+        owner = self._owner.ref
+        if owner is None or owner() is not asyncio.get_running_loop():
+            self._owner.check("wait_async_call")
         call = actx._call
         if call is not None and type(call.scheduled) is asyncio.Handle:
             await asyncio.sleep(0)
@@ -450,10 +597,14 @@ class Emulator:
     def precheck(
         self, actx: SspiAsyncContext | None, function: str, info: CallInfo | None = None
     ) -> int | None:
-        """A4, first check: context None or pending → ``SEC_E_INVALID_PARAMETER``."""
+        """A4, first check: context None or pending → ``SEC_E_INVALID_PARAMETER``; E6 before it
+        (a call from another loop raises, whatever its arguments)."""
         if actx is None:
             return S.SEC_E_INVALID_PARAMETER
         self._live(actx, function)
+        owner = self._owner.ref
+        if owner is None or owner() is not asyncio.get_running_loop():
+            self._owner.check(function)
         if actx._state is CallState.PENDING:
             return self._refuse(actx, function, S.SEC_E_INVALID_PARAMETER, info)
         return None
@@ -477,11 +628,12 @@ class Emulator:
     ) -> int:
         """Queue ``work`` (a zero-argument callable returning a status or a StepJob) on ``actx``.
 
-        The caller has made the A4 argument checks. ``info`` describes the call for the fault
+        The caller has made the A4 argument checks, and :meth:`precheck` the E6 one (the running
+        loop is the emulator's). ``info`` describes the call for the fault
         plan and the trace; callers build it only while ``_observer`` is set. Returns the
         queueing status.
         """
-        if self._closing:
+        if self._life.state is not _OPEN:
             return self._refuse(actx, function, S.SEC_E_SHUTDOWN_IN_PROGRESS, info)
         outcome = TRANSITIONS.get((actx._state, self._strict_event))  # hot path: the table, inlined
         if outcome is None:
@@ -567,15 +719,22 @@ class Emulator:
         """Hand the package step to a crypto worker (A14); :meth:`_from_worker` completes it."""
         executor = self._executor
         if executor is None:
-            executor = self._executor = ThreadPoolExecutor(
+            # E10: a CleanThreadPool runs each job through run_clean, so no impersonation made
+            # inside a step survives it on the worker thread.
+            executor = self._executor = CleanThreadPool(
                 self.settings.crypto_workers,
                 thread_name_prefix="sspi-async-crypto",
-                initializer=_lower_priority,
+                initializer=self._worker_started,
                 initargs=(self.settings.worker_niceness,),
             )
         loop = asyncio.get_running_loop()
         future = call.offloaded = executor.submit(job.run)
         future.add_done_callback(functools.partial(self._back_to_loop, loop, call, job))
+
+    def _worker_started(self, niceness: int) -> None:
+        """In each new worker thread: count it (E1 statistics) and lower its priority."""
+        self._worker_threads.add(threading.current_thread())
+        _lower_priority(niceness)
 
     def _back_to_loop(
         self, loop: asyncio.AbstractEventLoop, call: PendingCall, job: StepJob, done: Future[Any]
@@ -588,11 +747,11 @@ class Emulator:
     def _from_worker(self, call: PendingCall, job: StepJob, done: Future[Any]) -> None:
         """Back on the loop with a worker's result: write the out-parameters and complete."""
         job.entry.busy = False
-        if self._closing:
+        if self._life.state is not _OPEN:
             # A15: shutdown wins even over a result the worker already produced.
             self._complete(call, S.SEC_E_SHUTDOWN_IN_PROGRESS)
             return
-        error = done.exception()  # never cancelled here: only aclose() cancels, and it set _closing
+        error = done.exception()  # never cancelled here: only aclose() cancels, after CLOSE
         if error is not None:  # job.run catches package errors: this is our own bug
             logger.error(
                 "sspi.call.crashed", function=call.function, actx=call.actx.id, exc_info=error
@@ -671,24 +830,35 @@ class Emulator:
                 observer.on_callback(info, actx._status)
         try:
             result = callback(actx, data)
-        except Exception:
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # E9: CancelledError & co. included; the loop never sees them
             logger.exception(CALLBACK_FAILED, actx=actx.id)
         else:
             # A coroutine function's coroutine becomes a task the emulator owns (A6).
             if result is not None and isinstance(result, Coroutine):
                 task = asyncio.get_running_loop().create_task(self._guard(actx, result))
-                self._tasks.add(task)
+                self._tasks[task] = actx.id
                 task.add_done_callback(self._task_done)
         if self._idle is not None:
             self._check_idle()
 
-    @staticmethod
-    async def _guard(actx: SspiAsyncContext, coro: Coroutine[Any, Any, Any]) -> None:
+    async def _guard(self, actx: SspiAsyncContext, coro: Coroutine[Any, Any, Any]) -> None:
         try:
             await coro
-        except Exception:
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            # Cancelled from outside: abandoned by aclose() (E7, logged there; it is no longer in
+            # _tasks), or — from Python 3.11, which counts cancel requests — by anyone else.
+            if task is not None and (
+                task not in self._tasks or (sys.version_info >= (3, 11) and task.cancelling())
+            ):
+                raise
+            logger.exception(CALLBACK_FAILED, actx=actx.id)  # raised by the callback (E9)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # E9: nothing reaches the loop's exception handler
             logger.exception(CALLBACK_FAILED, actx=actx.id)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self._check_idle()
+        self._tasks.pop(task, None)

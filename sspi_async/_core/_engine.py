@@ -301,6 +301,8 @@ class Engine:
         check_int("fCredentialUse", fCredentialUse)
         check_optional("phCredential", phCredential, SecHandle)
         check_out_value("ptsExpiry", ptsExpiry)
+        if self.closed:  # E1: its emulator was shut down
+            return S.SEC_E_SHUTDOWN_IN_PROGRESS
         package = find_package(pszPackage)
         if package is None:
             return S.SEC_E_SECPKG_NOT_FOUND
@@ -684,6 +686,23 @@ class Engine:
         if token is None:
             return S.SEC_E_NO_IMPERSONATION, None
         return S.SEC_E_OK, token
+
+    # ---------------------------------------------------------------- shutdown (E1)
+
+    #: Set once by :meth:`shutdown` (a one-way latch; the emulator's own lifecycle is its table).
+    closed = False
+
+    def shutdown(self) -> None:
+        """Free every live handle (``Emulator.aclose``, E1): the tables end empty, later calls on
+        the old handles answer ``SEC_E_INVALID_HANDLE`` and new credentials
+        ``SEC_E_SHUTDOWN_IN_PROGRESS``. Fresh tables, so that nothing can reach an old entry."""
+        self.closed = True
+        credentials, self.credentials = self.credentials, HandleTable()
+        contexts, self.contexts = self.contexts, HandleTable()
+        for context in contexts.values():
+            context.fire(EntryEvent.DELETE)
+        for credential in credentials.values():
+            credential.freed = True
 
 
 _STEP_NAMES = {Role.CLIENT: "InitializeSecurityContext", Role.SERVER: "AcceptSecurityContext"}

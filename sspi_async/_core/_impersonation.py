@@ -15,6 +15,18 @@ process token. That gives (R12):
   process token (I5); an impersonation made inside the callback ends with it;
 * worker threads (``to_thread``, executors): another thread → process token.
 
+Worker threads (E10). A job *starts* at the process token on any pool thread — the submitting
+task's impersonation never crosses. What a job does *inside* depends on who owns the pool:
+
+* every pool the emulator owns is a :class:`CleanThreadPool`: each job runs through
+  :func:`run_clean`, so an impersonation the job makes and never reverts ends with the job;
+* ``asyncio.to_thread`` runs each job in a copy of the caller's context, so the same holds;
+* a bare ``loop.run_in_executor(pool, fn)`` or ``pool.submit(fn)`` runs every job of a thread in
+  that thread's one context, and a frame outside any task is owned by the thread: a job that
+  impersonates without reverting leaves the token **on the pool thread**, and the next job that
+  thread runs acts as that client (reference §6.3, pitfall 3). :func:`call_as` is the supported
+  way to run a job as a client there: the token is scoped to the one call.
+
 Reverting sets a frame (or ``None``) rather than calling ``ContextVar.reset``, because reset
 tokens cannot cross tasks (pitfall 4), and a frame is a mutable object so that COM can retire a
 worker task's impersonation from outside that task (R9, ``strict_worker_revert``).
@@ -48,6 +60,7 @@ import contextvars
 import dataclasses
 import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, ParamSpec, TypeVar
 
@@ -55,6 +68,7 @@ from .._flags import ImpersonationLevel
 from .._identity import SE_IMPERSONATE_NAME, AccessToken
 
 __all__ = (
+    "CleanThreadPool",
     "DispatchMark",
     "Frame",
     "Nesting",
@@ -73,6 +87,7 @@ __all__ = (
     "retire",
     "revert_to_self",
     "run_as",
+    "run_clean",
     "set_process_token",
     "set_thread_token",
 )
@@ -372,3 +387,35 @@ def call_as(token: AccessToken, fn: Callable[P, T], /, *args: P.args, **kwargs: 
         return fn(*args, **kwargs)
 
     return contextvars.copy_context().run(body)
+
+
+# ------------------------------------------------------------------ worker threads (E10)
+
+
+def run_clean(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run one job on a pool thread so that no impersonation crosses its edges (E10).
+
+    A worker thread that is not inside a task owns its frame by thread id, and a pool thread runs
+    every job in the same context: a job that impersonates (``set_thread_token``,
+    ``ImpersonateSecurityContext``) without reverting would leave the token for whatever job the
+    thread runs next (reference §6.3, pitfall 3). Here the job starts at the process token and
+    the thread's slot is cleared when it returns or raises.
+    """
+    if _frame.get() is not None:
+        _frame.set(None)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        if _frame.get() is not None:
+            _frame.set(None)
+
+
+class CleanThreadPool(ThreadPoolExecutor):
+    """A ``ThreadPoolExecutor`` whose every job runs through :func:`run_clean` (E10).
+
+    Every thread pool the emulator owns is one of these; a user executor is not, and
+    :func:`call_as` is the supported way to run a job there as a client.
+    """
+
+    def submit(self, fn: Callable[..., T], /, *args: object, **kwargs: object) -> Future[T]:
+        return super().submit(run_clean, fn, *args, **kwargs)

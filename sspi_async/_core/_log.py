@@ -70,6 +70,8 @@ CALL_COMPLETED: Final = "sspi.call.completed"
 CALL_CANCELLED: Final = "sspi.call.cancelled"
 CALLBACK_DISPATCHED: Final = "sspi.callback.dispatched"
 CALLBACK_FAILED: Final = "sspi.callback.failed"
+#: E7: a coroutine notify callback still running when ``aclose()``'s grace period ended, cancelled.
+CALLBACK_ABANDONED: Final = "sspi.callback.abandoned"
 CREDENTIALS_REJECTED: Final = "sspi.credentials.rejected"
 IMPERSONATION_BEGIN: Final = "sspi.impersonation.begin"
 IMPERSONATION_END: Final = "sspi.impersonation.end"

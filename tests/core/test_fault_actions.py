@@ -225,8 +225,11 @@ async def test_stall_until_shutdown_notifies_once(package: str) -> None:
         "pending_calls": 0,
         "callbacks_due": 0,
         "callback_tasks": 0,
-        "credentials": 1,
+        "credentials": 0,  # E1: aclose frees the client's credential the test left live
         "contexts": 0,
+        "async_contexts": 0,
+        "detached_calls": 0,
+        "worker_threads": 0,
     }
     assert emu._executor is None
     (completed,) = events_of(emu, ISC, "completed")
