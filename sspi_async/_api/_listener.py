@@ -48,7 +48,7 @@ from .._core._log import (
 )
 from .._errors import SspiError
 from .._flags import SECPKG_CRED_INBOUND
-from ._objects import Credentials
+from ._objects import DEFAULT_ASC_FLAGS, Credentials
 from ._stream import SspiTLSStream
 
 __all__ = ("SspiTLSListener",)
@@ -99,6 +99,9 @@ class SspiTLSListener(Listener[SspiTLSStream]):
             asyncio's ``ssl_handshake_timeout``); an idle client is dropped when it expires.
         standard_compatible: passed to :meth:`SspiTLSStream.wrap_server` (an EOF without
             close_notify is ``BrokenResourceError`` when true, ``EndOfStream`` when false).
+        flags: the ``ASC_REQ_*`` flags of every AcceptSecurityContext (default: those of
+            :meth:`SspiTLSStream.wrap_server`; add ``ASC_REQ_MUTUAL_AUTH`` to ask clients for a
+            certificate).
 
     Raises:
         TypeError: ``listener`` is not an anyio Listener, ``credentials`` not a
@@ -116,6 +119,7 @@ class SspiTLSListener(Listener[SspiTLSStream]):
         *,
         handshake_timeout: float = 60.0,
         standard_compatible: bool = True,
+        flags: int = DEFAULT_ASC_FLAGS,
     ) -> None:
         if not isinstance(listener, Listener):
             raise TypeError(
@@ -142,6 +146,7 @@ class SspiTLSListener(Listener[SspiTLSStream]):
         self.credentials = credentials
         self.handshake_timeout = float(handshake_timeout)
         self.standard_compatible = standard_compatible
+        self.flags = flags
 
     async def serve(
         self,
@@ -161,7 +166,10 @@ class SspiTLSListener(Listener[SspiTLSStream]):
         try:
             with anyio.fail_after(self.handshake_timeout):
                 stream = await SspiTLSStream.wrap_server(
-                    transport, self.credentials, standard_compatible=self.standard_compatible
+                    transport,
+                    self.credentials,
+                    flags=self.flags,
+                    standard_compatible=self.standard_compatible,
                 )
         except TimeoutError as exc:
             await anyio.aclose_forcefully(transport)

@@ -10,11 +10,16 @@ listener tests run them in a worker thread (``anyio.to_thread.run_sync``); the s
 from __future__ import annotations
 
 import contextlib
+import queue
+import signal
 import socket
 import ssl
 import struct
+import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 TIMEOUT = 15.0  # seconds: the bound on every blocking socket operation
 HOST = "127.0.0.1"
@@ -166,3 +171,71 @@ PEERS: dict[str, Peer] = {
     "garbage": garbage,
     "idle": idle,
 }
+
+
+class ServerProcess:
+    """A TLS echo server running as a subprocess (``sspi-async serve``, the example), its stdout
+    read line by line in a thread so that every wait is bounded (:meth:`expect`)."""
+
+    def __init__(self, argv: list[str], **popen: Any) -> None:
+        self.process = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen
+        )
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self.transcript: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def expect(self, wanted: Callable[[str], bool], timeout: float = TIMEOUT) -> list[str]:
+        """The stdout lines up to and including the first one ``wanted`` accepts."""
+        seen: list[str] = []
+        while True:
+            try:
+                line = self._lines.get(timeout=timeout)
+            except queue.Empty:
+                raise AssertionError(f"no such line within {timeout} s; got {seen}") from None
+            if line is None:
+                raise AssertionError(f"the server exited ({self.process.wait()}); got {seen}")
+            seen.append(line)
+            self.transcript.append(line)
+            if wanted(line):
+                return seen
+
+    def stop(self) -> tuple[int, str]:
+        """SIGTERM (if still running); return the exit status and stderr."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            _, err = self.process.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            _, err = self.process.communicate()
+        return self.process.returncode, err
+
+
+def check_bad_clients(server: ServerProcess, port: int, cafile: Path) -> None:
+    """Run every E5 peer against a running server, each followed by a good client: each bad
+    peer must produce exactly one failure line (``handshake failed: <reason>`` or ``connection
+    failed: <reason>``, the reason non-empty) and the good client its echo, the server still up.
+    The server's handshake timeout must be shorter than :data:`TIMEOUT` (the idle peer)."""
+    for case, peer in PEERS.items():
+        peer(port, cafile)
+        lines = server.expect(_is_failure)
+        assert echo(port, cafile, case.encode()) == case.encode(), case
+        closed = f" {len(case)} bytes"  # "closed after [echoing] N bytes"
+        lines += server.expect(
+            lambda line, end=closed: "closed after" in line and line.endswith(end)
+        )
+        failed = [line for line in lines if _is_failure(line)]
+        assert len(failed) == 1, (case, lines)
+        assert failed[0].split(" failed: ", 1)[1].strip(), (case, failed)
+        assert server.process.poll() is None, (case, lines)
+
+
+def _is_failure(line: str) -> bool:
+    return "handshake failed: " in line or "connection failed: " in line
