@@ -86,25 +86,28 @@ def _piped(argv: list[str], lines: int) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize(
-    ("argv", "lines"),
-    [
-        (["demo"], 3),
-        (["demo", "--json"], 1),
-        (["demo", "--package", "simtls"], 2),
-        (["packages"], 0),
-        (["packages", "--json"], 0),
-    ],
-    ids=lambda value: " ".join(value) if isinstance(value, list) else str(value),
+    "argv",
+    [["demo"], ["demo", "--json"], ["demo", "--package", "simtls"], ["packages"]],
+    ids=" ".join,
 )
-def test_e11_closed_output_pipe_exits_quietly_with_141(argv: list[str], lines: int) -> None:
-    """E11: when the reader of stdout goes away (`sspi-async demo | head -3`; `packages | true`
-    closes it before the first line), the command exits with 141 (128 + SIGPIPE, what a shell
-    reports for a Unix tool) and no traceback."""
-    status, err = _piped(argv, lines)
+def test_e11_closed_output_pipe_exits_quietly_with_141(argv: list[str]) -> None:
+    """E11: when the reader of stdout has gone away (`sspi-async demo | true`; the read end is
+    closed before the command's first line, so its first write fails whatever the timing), the
+    command exits with 141 (128 + SIGPIPE, what a shell reports for a Unix tool) and no
+    traceback."""
+    status, err = _piped(argv, 0)
     assert "Traceback" not in err, err
     assert "BrokenPipeError" not in err, err
     assert err == ""
     assert status == 141
+
+
+def test_e11_demo_piped_into_head_prints_no_traceback() -> None:
+    """E11: `sspi-async demo | head -3`: the first lines arrive, and whether the rest was still
+    to be written when the pipe closed (141) or not (0), stderr stays empty."""
+    status, err = _piped(["demo"], 3)
+    assert err == ""
+    assert status in (0, 141)
 
 
 def test_e11_serve_exits_quietly_when_its_output_pipe_closes(tmp_path: Path) -> None:
