@@ -218,24 +218,26 @@ class ServerProcess:
         return self.process.returncode, err
 
 
-def check_bad_clients(server: ServerProcess, port: int, cafile: Path) -> None:
+def check_bad_clients(
+    server: ServerProcess, port: int, cafile: Path, reason: Callable[[str], str | None]
+) -> None:
     """Run every E5 peer against a running server, each followed by a good client: each bad
-    peer must produce exactly one failure line (``handshake failed: <reason>`` or ``connection
-    failed: <reason>``, the reason non-empty) and the good client its echo, the server still up.
-    The server's handshake timeout must be shorter than :data:`TIMEOUT` (the idle peer)."""
+    peer must produce exactly one failure line (``reason(line)`` is not None for it, and is its
+    reason, non-empty) and the good client its echo, the server still up. The server's
+    handshake timeout must be shorter than :data:`TIMEOUT` (the idle peer)."""
+
+    def is_failure(line: str) -> bool:
+        return reason(line) is not None
+
     for case, peer in PEERS.items():
         peer(port, cafile)
-        lines = server.expect(_is_failure)
+        lines = server.expect(is_failure)
         assert echo(port, cafile, case.encode()) == case.encode(), case
         closed = f" {len(case)} bytes"  # "closed after [echoing] N bytes"
         lines += server.expect(
             lambda line, end=closed: "closed after" in line and line.endswith(end)
         )
-        failed = [line for line in lines if _is_failure(line)]
+        failed = [line for line in lines if is_failure(line)]
         assert len(failed) == 1, (case, lines)
-        assert failed[0].split(" failed: ", 1)[1].strip(), (case, failed)
+        assert (reason(failed[0]) or "").strip(), (case, failed)
         assert server.process.poll() is None, (case, lines)
-
-
-def _is_failure(line: str) -> bool:
-    return "handshake failed: " in line or "connection failed: " in line
