@@ -1,7 +1,10 @@
 """``sspi-async serve`` and ``sspi-async connect``: TLS over TCP through the emulator (SPEC §10).
 
-``serve`` is a TLS echo server: every accepted connection runs AcceptSecurityContext through the
-async SSPI calls (``SspiTLSStream``) and echoes what it decrypts. Without ``--cert`` it issues an
+``serve`` is a TLS echo server on :class:`~sspi_async.SspiTLSListener`: every accepted connection
+runs AcceptSecurityContext through the async SSPI calls in a task of its own and echoes what it
+decrypts. A client that resets, sends garbage, fails or never finishes its handshake
+(``--handshake-timeout``) or leaves without close_notify ends its own connection with one line
+``PEER: handshake failed: REASON`` or ``PEER: connection failed: REASON`` (E5). Without ``--cert`` it issues an
 ephemeral certificate for ``localhost``/127.0.0.1 and writes its CA certificate to a file, so that
 ``openssl s_client -CAfile`` or ``curl --cacert`` can verify it. ``connect`` is the client: it
 runs InitializeSecurityContext over a TCP connection, reports what was negotiated, sends one

@@ -95,7 +95,10 @@ class Server:
 
 @asynccontextmanager
 async def serving(
-    pki: tuple[SchannelCred, Path], handshake_timeout: float = 60.0, handler: Any = echo_handler
+    pki: tuple[SchannelCred, Path],
+    handshake_timeout: float = 60.0,
+    handler: Any = echo_handler,
+    **options: Any,
 ) -> AsyncIterator[Server]:
     """An emulator, INBOUND Schannel credentials and a listener serving ``handler``; on exit
     the listener stops and nothing the connections created is left (E1)."""
@@ -104,7 +107,9 @@ async def serving(
         async with Emulator() as emulator:
             credentials = await acquire_credentials("Schannel", "inbound", cred)
             tcp = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-            listener = ObservedListener(tcp, credentials, handshake_timeout=handshake_timeout)
+            listener = ObservedListener(
+                tcp, credentials, handshake_timeout=handshake_timeout, **options
+            )
             server = Server(listener, listener.extra(SocketAttribute.local_port), cafile, logs)
             async with anyio.create_task_group() as group:
                 group.start_soon(listener.serve, handler)
@@ -191,6 +196,26 @@ async def test_listener_hands_a_connected_stream_to_the_handler(
     assert stream.extra(TLSAttribute.server_side) is True
     assert stream.extra(TLSAttribute.tls_version) == "TLSv1.3"
     assert stream.extra(TLSAttribute.standard_compatible) is True
+    assert failures(server.logs) == []
+
+
+async def test_e5_eof_without_close_notify_is_an_end_of_stream_when_not_standard_compatible(
+    pki: tuple[SchannelCred, Path],
+) -> None:
+    """E5: with ``standard_compatible=False`` the listener's streams treat an EOF without
+    close_notify as the end of the stream (anyio's rule): the handler ends normally and nothing
+    is logged."""
+    ended = anyio.Event()
+
+    async def handler(stream: SspiTLSStream) -> None:
+        assert stream.extra(TLSAttribute.standard_compatible) is False
+        await echo_handler(stream)
+        ended.set()
+
+    with anyio.fail_after(LIMIT):
+        async with serving(pki, handler=handler, standard_compatible=False) as server:
+            await server.run(tls_peers.eof_after_handshake)
+            await ended.wait()
     assert failures(server.logs) == []
 
 
