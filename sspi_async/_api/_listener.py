@@ -108,8 +108,17 @@ class SspiTLSListener(Listener[SspiTLSStream]):
             :class:`~sspi_async.Credentials`, or ``handshake_timeout`` not a number.
         ValueError: the credentials are OUTBOUND only, or ``handshake_timeout`` is not > 0.
 
-    What ``serve()`` does with each connection, and what is logged: see the module
-    documentation (``sspi_async._api._listener``) and the README.
+    Each accepted connection runs in its own task: the handshake, under ``handshake_timeout``,
+    then ``await handler(stream)``, then the stream is closed (with close_notify after a normal
+    return; the stream must not outlive the handler). One connection never stops ``serve()``
+    (E5): a handshake that fails or times out, and a peer-caused error escaping the handler
+    (``anyio.BrokenResourceError``, ``anyio.EndOfStream``, ``SspiError``), close that connection
+    and are reported once — by default the structlog events ``sspi.listener.handshake_failed``
+    and ``sspi.listener.connection_failed`` (``warning``; fields ``peer``, ``reason``,
+    ``exc_type``), or whatever an override of :meth:`on_handshake_failure` /
+    :meth:`on_connection_failure` does. Any other exception from the handler is a bug of the
+    handler and propagates out of ``serve()``, as with anyio's ``TLSListener``; so do
+    cancellation and exceptions raised by the two hooks.
     """
 
     def __init__(

@@ -177,10 +177,10 @@ async def test_e5_idle_client_is_dropped_when_the_handshake_timeout_expires(
     assert entry["exc_type"] == "TimeoutError"
 
 
-async def test_listener_hands_a_connected_stream_to_the_handler(
+async def test_e5_good_client_gets_a_connected_stream_and_no_log_line(
     pki: tuple[SchannelCred, Path],
 ) -> None:
-    """SPEC §6: the handler gets an ``SspiTLSStream`` whose handshake is done (server side,
+    """SPEC §6, E5: the handler gets an ``SspiTLSStream`` whose handshake is done (server side,
     TLS 1.3, the listener's ``standard_compatible``); nothing is logged for a good client."""
     seen: list[SspiTLSStream] = []
 
@@ -240,7 +240,7 @@ async def test_e1_listener_closes_the_stream_when_the_handler_returns(
 async def test_e5_a_handler_bug_propagates_like_anyio_tls_listener(
     pki: tuple[SchannelCred, Path],
 ) -> None:
-    """A handler's own exception (not a peer-caused one) is not swallowed: it ends ``serve()``,
+    """E5: a handler's own exception (not a peer-caused one) is not swallowed: it ends ``serve()``,
     as in ``anyio.streams.tls.TLSListener``; the stream is closed first (E1)."""
 
     async def handler(stream: SspiTLSStream) -> None:
@@ -266,8 +266,8 @@ async def test_e5_a_handler_bug_propagates_like_anyio_tls_listener(
             assert emulator.statistics()["contexts"] == 0
 
 
-async def test_listener_extra_attributes_and_aclose(pki: tuple[SchannelCred, Path]) -> None:
-    """``extra()`` offers ``TLSAttribute.standard_compatible`` (as anyio's TLSListener) and the
+async def test_spec6_listener_extra_attributes_and_aclose(pki: tuple[SchannelCred, Path]) -> None:
+    """SPEC §6: ``extra()`` offers ``TLSAttribute.standard_compatible`` (as anyio's TLSListener) and the
     wrapped listener's attributes; ``aclose()`` closes the wrapped listener."""
     cred, _ = pki
     async with Emulator():
@@ -282,8 +282,10 @@ async def test_listener_extra_attributes_and_aclose(pki: tuple[SchannelCred, Pat
         await credentials.aclose()
 
 
-async def test_listener_validates_its_arguments(pki: tuple[SchannelCred, Path]) -> None:
-    """A listener needs an anyio Listener, INBOUND ``Credentials`` and a handshake timeout > 0;
+async def test_e5_listener_validates_credentials_and_handshake_timeout(
+    pki: tuple[SchannelCred, Path],
+) -> None:
+    """E5: a listener needs an anyio Listener, INBOUND ``Credentials`` and a handshake timeout > 0;
     anything else is a clear TypeError/ValueError naming the argument."""
     cred, _ = pki
     async with Emulator():
