@@ -44,14 +44,14 @@ def test_e5_serve_survives_every_bad_client_with_one_line_each(tmp_path: Path) -
     """E5: against `sspi-async serve`, a reset before/after the ClientHello, an EOF without
     close_notify, a failed handshake, garbage and an idle client (--handshake-timeout) each end
     their connection with one `failed: <reason>` line; the next client still gets its echo."""
-    server, port = _serve(tmp_path, "--handshake-timeout", "1")
+    server, port = _serve(tmp_path, "--handshake-timeout", "2")
     try:
         tls_peers.check_bad_clients(server, port, tmp_path / "ca.pem", _failure_reason)
     finally:
         status, err = server.stop()
     assert status == 0, err
     assert "Traceback" not in err, err
-    idle = [line for line in server.transcript if "no TLS handshake within 1 s" in line]
+    idle = [line for line in server.transcript if "no TLS handshake within 2 s" in line]
     assert len(idle) == 1, server.transcript
 
 

@@ -175,7 +175,7 @@ def test_e5_tls_echo_server_survives_every_bad_client() -> None:
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
     server = tls_peers.ServerProcess(
-        [sys.executable, str(EXAMPLES / "tls_echo_server.py"), "--handshake-timeout", "1"],
+        [sys.executable, str(EXAMPLES / "tls_echo_server.py"), "--handshake-timeout", "2"],
         env=env,
         cwd=ROOT,
     )
