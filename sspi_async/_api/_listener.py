@@ -5,7 +5,7 @@ hands a wrapper to the wrapped listener's ``serve()``, so every accepted connect
 in its own task of the task group. In that task the wrapper
 
 1. notes the peer's address (while the socket still has one: after a reset it may not);
-2. runs the handshake, :meth:`SspiTLSStream.wrap_server`, under ``anyio.fail_after`` with
+2. runs the handshake, :meth:`SspiTLSStream.wrap_server`, under ``anyio.move_on_after`` with
    ``handshake_timeout`` (default 60 s, asyncio's ``ssl_handshake_timeout``). On failure or
    timeout ``wrap`` has already deleted the context and forcibly closed the transport; the
    failure is reported once (:meth:`~SspiTLSListener.on_handshake_failure`, by default the log
@@ -22,6 +22,8 @@ in its own task of the task group. In that task the wrapper
    with close_notify, after a normal return; forcibly after an exception. ``aclose()`` is
    idempotent, so a handler that closes its stream itself loses nothing, and a handler that
    forgets cannot leak its security context (E1). The stream must not outlive the handler.
+   That close is bounded by ``handshake_timeout`` too (a peer that reads nothing cannot hold
+   the task), after which the stream is closed forcibly.
 
 Reports are log events at ``warning`` level with key-value fields ``peer`` (``"host:port"``, or
 ``None`` when the socket no longer knows it), ``reason`` (never empty) and ``exc_type``. Like
@@ -172,19 +174,15 @@ class SspiTLSListener(Listener[SspiTLSStream]):
 
     async def _connection(self, handler: Callable[[SspiTLSStream], Any], transport: Any) -> None:
         peer = _peer(transport)
+        stream: SspiTLSStream | None = None
         try:
-            with anyio.fail_after(self.handshake_timeout):
+            with anyio.move_on_after(self.handshake_timeout):
                 stream = await SspiTLSStream.wrap_server(
                     transport,
                     self.credentials,
                     flags=self.flags,
                     standard_compatible=self.standard_compatible,
                 )
-        except TimeoutError as exc:
-            await anyio.aclose_forcefully(transport)
-            reason = f"no TLS handshake within {self.handshake_timeout:g} s (handshake_timeout)"
-            self.on_handshake_failure(peer, reason, exc)
-            return
         except Exception as exc:
             await anyio.aclose_forcefully(transport)  # wrap() did; a no-op then
             self.on_handshake_failure(peer, _reason(exc), exc)
@@ -192,6 +190,11 @@ class SspiTLSListener(Listener[SspiTLSStream]):
         except BaseException:  # cancellation, KeyboardInterrupt: not a handshake failure
             await anyio.aclose_forcefully(transport)
             raise
+        if stream is None:  # the timeout expired (wrap() deleted the context first)
+            await anyio.aclose_forcefully(transport)
+            reason = f"no TLS handshake within {self.handshake_timeout:g} s (handshake_timeout)"
+            self.on_handshake_failure(peer, reason, TimeoutError(reason))
+            return
         try:
             await handler(stream)
         except _PEER_ERRORS as exc:
@@ -201,10 +204,9 @@ class SspiTLSListener(Listener[SspiTLSStream]):
         except BaseException:
             await anyio.aclose_forcefully(stream)
             raise
-        try:
+        # close_notify could wait on a peer that reads nothing: bounded, then forced (by aclose).
+        with anyio.move_on_after(self.handshake_timeout):
             await stream.aclose()
-        except _PEER_ERRORS as exc:
-            self.on_connection_failure(peer, _reason(exc), exc)
 
     def on_handshake_failure(self, peer: str | None, reason: str, exc: BaseException) -> None:
         """Report a connection whose handshake failed or timed out (already closed). The
