@@ -14,6 +14,7 @@ import typing
 from ._lazy import lazy_names as _lazy_names
 
 if typing.TYPE_CHECKING:
+    from ._api._listener import SspiTLSListener
     from ._api._objects import (
         Credentials,
         Decrypted,
@@ -99,6 +100,7 @@ __all__ = (
     "SspiError",
     "SspiMisuseError",
     "SspiTLSAttribute",
+    "SspiTLSListener",
     "SspiTLSStream",
     "StallAction",
     "StepOutcome",
@@ -156,6 +158,7 @@ _LAZY: dict[str, str] = {
     "SspiError": "._errors",
     "SspiMisuseError": "._errors",
     "SspiTLSAttribute": "._api._stream",
+    "SspiTLSListener": "._api._listener",
     "SspiTLSStream": "._api._stream",
     "StallAction": "._core._faults",
     "StepOutcome": "._api._objects",

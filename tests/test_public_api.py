@@ -60,6 +60,7 @@ def test_sspi_async_exports_the_pythonic_api() -> None:
         "SspiError",
         "SspiMisuseError",
         "SspiTLSAttribute",
+        "SspiTLSListener",
         "SspiTLSStream",
         "current_token",
         "process_token",

@@ -6,8 +6,9 @@ Commands:
   [--json] [--trace FILE] [--mermaid FILE] [--svg FILE] [--faults FILE]`` — a client and a server
   through the async SSPI API in one process, every call reported (default: Schannel, TLS 1.3,
   ephemeral certificates); optionally traced (JSON Lines, Mermaid, SVG) and under a fault plan.
-* ``sspi-async serve [--port P] [--cert PEM --key PEM] [--once]`` — a TLS echo server over TCP
-  through the emulator (Schannel, ``SspiTLSStream``).
+* ``sspi-async serve [--port P] [--cert PEM --key PEM] [--handshake-timeout S] [--once]`` — a
+  TLS echo server over TCP through the emulator (Schannel, ``SspiTLSListener``): a client that
+  fails, resets or idles ends its own connection with one line saying why (E5).
 * ``sspi-async connect HOST:PORT [--cafile PEM] [--send TEXT]`` — a TLS client through the
   emulator: handshake, one message, the reply.
 * ``sspi-async packages [--json]`` — the registered security packages.
@@ -20,6 +21,8 @@ Commands:
 Conventions: ``--help`` on every command; a user mistake (unknown command or option, bad value)
 prints ONE line on stderr — ``<prog>: error: <what is wrong>`` — and exits 2, never a traceback.
 A run that fails for another reason prints one line ``<prog>: failed: <why>`` and exits 1.
+When the reader of stdout goes away (``sspi-async demo | head -3``), every command stops quietly
+with exit status 141, what a shell reports for a Unix tool killed by SIGPIPE (E11).
 
 The CLI is the top layer: it uses only the public ``sspi_async`` and ``sspi_async.sspi`` names,
 and nothing in the library imports it.
@@ -30,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,6 +73,8 @@ PROG = "sspi-async"
 EXIT_USAGE = 2
 #: Exit code of a run that failed for another reason.
 EXIT_FAILURE = 1
+#: Exit code when stdout's reader went away: 128 + SIGPIPE, as a shell reports ``yes | head``.
+EXIT_BROKEN_PIPE = 128 + 13
 _MAX_ROUNDS = 8
 _MAX_SECONDS = 600.0
 
@@ -264,7 +270,18 @@ def _add_serve(commands: Any) -> None:
         action="store_true",
         help="ask clients for a certificate (ASC_REQ_MUTUAL_AUTH)",
     )
-    serve_cmd.add_argument("--once", action="store_true", help="exit after serving one connection")
+    serve_cmd.add_argument(
+        "--handshake-timeout",
+        type=_seconds,
+        default=60.0,
+        metavar="S",
+        help="drop a client whose TLS handshake is not done within S seconds (default 60)",
+    )
+    serve_cmd.add_argument(
+        "--once",
+        action="store_true",
+        help="exit after serving one connection (failed handshakes do not count)",
+    )
 
 
 def _add_connect(commands: Any) -> None:
@@ -385,6 +402,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         tls=args.tls,
         request_client_certificate=args.request_client_cert,
         connections=1 if args.once else 0,
+        handshake_timeout=args.handshake_timeout,
     )
     asyncio.run(serve(options, _print))
     return 0
@@ -405,6 +423,8 @@ def _cmd_connect(args: argparse.Namespace) -> int:
     )
     try:
         asyncio.run(connect(options, _print))
+    except BrokenPipeError:  # our stdout, not the connection (anyio raises BrokenResourceError)
+        raise
     except TimeoutError:
         print(
             f"{PROG}: failed: no answer from {host}:{port} within {args.timeout:g} s",
@@ -455,8 +475,37 @@ def main(argv: list[str] | None = None) -> int:
 
     ``--help`` and ``--version`` print and raise ``SystemExit(0)`` (argparse's behaviour). A user
     mistake prints one error line on stderr and returns 2; a failed run prints one line and
-    returns 1; Ctrl-C returns 130.
+    returns 1; Ctrl-C returns 130; a closed stdout (E11) returns 141 and prints nothing.
     """
+    try:
+        return _main(argv)
+    except BaseException as exc:
+        if not _is_broken_pipe(exc):
+            raise
+    _discard_stdout()
+    return EXIT_BROKEN_PIPE
+
+
+def _is_broken_pipe(exc: BaseException) -> bool:
+    """A BrokenPipeError, or an exception group (from a task group) that holds one."""
+    if isinstance(exc, BrokenPipeError):
+        return True
+    inner: Sequence[BaseException] = getattr(exc, "exceptions", ())
+    return isinstance(inner, tuple) and any(_is_broken_pipe(each) for each in inner)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush of what is still
+    buffered does not fail again (the recipe of the Python docs, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (captured, or already closed)
+        pass
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     arguments: Sequence[str] = sys.argv[1:] if argv is None else argv
     try:

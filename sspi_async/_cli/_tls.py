@@ -1,7 +1,10 @@
 """``sspi-async serve`` and ``sspi-async connect``: TLS over TCP through the emulator (SPEC §10).
 
-``serve`` is a TLS echo server: every accepted connection runs AcceptSecurityContext through the
-async SSPI calls (``SspiTLSStream``) and echoes what it decrypts. Without ``--cert`` it issues an
+``serve`` is a TLS echo server on :class:`~sspi_async.SspiTLSListener`: every accepted connection
+runs AcceptSecurityContext through the async SSPI calls in a task of its own and echoes what it
+decrypts. A client that resets, sends garbage, fails or never finishes its handshake
+(``--handshake-timeout``) or leaves without close_notify ends its own connection with one line
+``PEER: handshake failed: REASON`` or ``PEER: connection failed: REASON`` (E5). Without ``--cert`` it issues an
 ephemeral certificate for ``localhost``/127.0.0.1 and writes its CA certificate to a file, so that
 ``openssl s_client -CAfile`` or ``curl --cacert`` can verify it. ``connect`` is the client: it
 runs InitializeSecurityContext over a TCP connection, reports what was negotiated, sends one
@@ -28,6 +31,7 @@ from sspi_async import (
     SchannelCred,
     SspiError,
     SspiTLSAttribute,
+    SspiTLSListener,
     SspiTLSStream,
     acquire_credentials,
 )
@@ -81,6 +85,7 @@ class ServeOptions:
     tls: tuple[str, ...] = ("tls1.2", "tls1.3")
     request_client_certificate: bool = False
     connections: int = 0
+    handshake_timeout: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,47 +232,65 @@ async def _serve(options: ServeOptions, emit: Emit, scratch: Path) -> None:
     problem = "--cert/--key are not a PEM certificate chain and its matching private key"
     async with await _acquire(cred, "inbound", problem) as credentials:
         try:
-            listener = await anyio.create_tcp_listener(
-                local_host=options.host, local_port=options.port
-            )
+            tcp = await anyio.create_tcp_listener(local_host=options.host, local_port=options.port)
         except OSError as exc:
             where = f"{options.host}:{options.port}"
             raise ConfigurationError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+        listener = _EchoListener(
+            tcp, credentials, emit, handshake_timeout=options.handshake_timeout, flags=flags
+        )
         async with listener:
             port = listener.extra(anyio.abc.SocketAttribute.local_port)
             emit(f"serving TLS echo on {options.host}:{port}")
             async with anyio.create_task_group() as group:
 
-                async def handle(tcp: anyio.abc.SocketStream) -> None:
+                async def handle(stream: SspiTLSStream) -> None:
                     nonlocal served
-                    await _echo(tcp, credentials, flags, emit)
-                    served += 1
-                    if options.connections and served >= options.connections:
-                        group.cancel_scope.cancel()
+                    try:
+                        await _echo(stream, emit)
+                    finally:
+                        served += 1
+                        if options.connections and served >= options.connections:
+                            group.cancel_scope.cancel()
 
                 await listener.serve(handle, group)
 
 
-async def _echo(tcp: anyio.abc.SocketStream, credentials: Any, flags: int, emit: Emit) -> None:
-    peer = tcp.extra(anyio.abc.SocketAttribute.remote_address)
-    try:
-        stream = await SspiTLSStream.wrap_server(tcp, credentials, flags=flags)
-    except Exception as exc:  # one failed client must not stop the server
-        emit(f"{peer}: handshake failed: {exc}")
-        return
+def peer_of(stream: anyio.abc.ByteStream) -> str:
+    """``host:port`` of a connection's peer, or ``unknown peer`` (a socket reset early)."""
+    address = stream.extra(anyio.abc.SocketAttribute.remote_address, None)
+    if isinstance(address, tuple):
+        host, port = address[0], address[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return str(address) if address else "unknown peer"
+
+
+class _EchoListener(SspiTLSListener):
+    """The listener of ``serve``: each failed connection is one line of output (E5) instead of
+    a log event."""
+
+    def __init__(
+        self, listener: anyio.abc.Listener[Any], credentials: Credentials, emit: Emit, **kw: Any
+    ) -> None:
+        super().__init__(listener, credentials, **kw)
+        self._emit = emit
+
+    def on_handshake_failure(self, peer: str | None, reason: str, exc: BaseException) -> None:
+        self._emit(f"{peer or 'unknown peer'}: handshake failed: {reason}")
+
+    def on_connection_failure(self, peer: str | None, reason: str, exc: BaseException) -> None:
+        self._emit(f"{peer or 'unknown peer'}: connection failed: {reason}")
+
+
+async def _echo(stream: SspiTLSStream, emit: Emit) -> None:
+    """Echo until the client's close_notify. Anything else the peer does (a reset, an EOF
+    without close_notify, a bad record) propagates to the listener, which reports it."""
+    peer = peer_of(stream)
     emit(f"{peer}: connected, {describe(stream)}")
     total = 0
-    async with stream:
-        try:
-            while True:
-                data = await stream.receive()
-                total += len(data)
-                await stream.send(data)
-        except (anyio.EndOfStream, anyio.BrokenResourceError):
-            pass
-        except Exception as exc:
-            emit(f"{peer}: connection failed: {exc}")
-            return
+    async for data in stream:
+        total += len(data)
+        await stream.send(data)
     emit(f"{peer}: closed after echoing {total} bytes")
 
 

@@ -83,3 +83,8 @@ COM_CALL_RETURNED: Final = "com.call.returned"
 COM_MIXED_REVERT: Final = "com.impersonation.mixed_revert"
 EMULATOR_STARTED: Final = "sspi.emulator.started"
 EMULATOR_CLOSED: Final = "sspi.emulator.closed"
+#: SspiTLSListener (E5): one accepted connection's TLS handshake failed or timed out; one
+#: connection's handler ended on a peer-caused error (reset, EOF without close_notify, a record
+#: that did not decrypt). Fields: ``peer``, ``reason`` (never empty), ``exc_type``.
+LISTENER_HANDSHAKE_FAILED: Final = "sspi.listener.handshake_failed"
+LISTENER_CONNECTION_FAILED: Final = "sspi.listener.connection_failed"

@@ -97,6 +97,7 @@ async def test_connect_rejects_untrusted_server(tmp_path: Path) -> None:
         (["serve", "--port", "70000"], "argument --port: must be a port number"),
         (["serve", "--key", "k.pem"], "--key needs --cert"),
         (["serve", "--tls", "1.1"], "argument --tls: must be 1.2, 1.3 or both"),
+        (["serve", "--handshake-timeout", "0"], "argument --handshake-timeout: must be a number"),
     ],
 )
 def test_serve_connect_user_mistakes(

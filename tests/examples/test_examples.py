@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.facade import tls_peers
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -147,3 +151,81 @@ def test_tls_echo_server_and_client_talk_over_tcp() -> None:
         if server.poll() is None:
             server.kill()
             server.communicate()
+
+
+def _log_reason(line: str) -> str | None:
+    """The reason of a listener failure event the example logs (structlog JSON, one a line)."""
+    if not line.startswith("{"):
+        return None
+    event = json.loads(line)
+    if event["event"] not in ("sspi.listener.handshake_failed", "sspi.listener.connection_failed"):
+        return None
+    assert event["level"] == "warning"
+    assert set(event) >= {"peer", "exc_type", "timestamp"}
+    return str(event["reason"])
+
+
+def test_e5_tls_echo_server_survives_every_bad_client() -> None:
+    """E5: tls_echo_server.py keeps serving after a reset before/after the ClientHello, an EOF
+    without close_notify (a Python ssl client that never unwraps), a client that does not trust
+    its CA, garbage and an idle client (--handshake-timeout): each is one structlog JSON line
+    with a non-empty reason, and the next client gets its echo."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    server = tls_peers.ServerProcess(
+        [sys.executable, str(EXAMPLES / "tls_echo_server.py"), "--handshake-timeout", "2"],
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        [*_, listening] = server.expect(lambda line: line.startswith("listening on "))
+        [*_, ca_line] = server.expect(lambda line: line.startswith("CA certificate: "))
+        port = int(listening.rsplit(":", 1)[1])
+        cafile = Path(ca_line.removeprefix("CA certificate: "))
+        tls_peers.check_bad_clients(server, port, cafile, _log_reason)
+    finally:
+        status, err = server.stop()
+    assert "Traceback" not in err, err
+    assert status == 0, err
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_e5_tls_echo_server_survives_a_killed_openssl_s_client() -> None:
+    """E5: an `openssl s_client` killed after its handshake (no close_notify) ends its own
+    connection with one logged reason; tls_echo_server.py goes on and echoes the next client."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    server = tls_peers.ServerProcess(
+        [sys.executable, str(EXAMPLES / "tls_echo_server.py")], env=env, cwd=ROOT
+    )
+    try:
+        [*_, listening] = server.expect(lambda line: line.startswith("listening on "))
+        [*_, ca_line] = server.expect(lambda line: line.startswith("CA certificate: "))
+        address = listening.removeprefix("listening on ")
+        cafile = Path(ca_line.removeprefix("CA certificate: "))
+        client = tls_peers.ServerProcess(
+            [
+                *("openssl", "s_client", "-connect", address),
+                *("-CAfile", str(cafile), "-servername", "localhost"),
+            ],
+            stdin=subprocess.PIPE,
+        )
+        try:
+            client.expect(lambda line: "Verify return code: 0 (ok)" in line)
+            server.expect(lambda line: line.startswith("client connected: "))
+        finally:
+            client.process.kill()
+            client.stop()
+        [line] = server.expect(lambda line: _log_reason(line) is not None)
+        assert json.loads(line)["event"] == "sspi.listener.connection_failed"
+        assert (_log_reason(line) or "").strip()
+        port = int(address.rsplit(":", 1)[1])
+        assert tls_peers.echo(port, cafile, b"next") == b"next"
+    finally:
+        status, err = server.stop()
+    assert "Traceback" not in err, err
+    assert status == 0, err
