@@ -107,13 +107,13 @@ async def _call(
             return status, reuse
         return await emulator.result(reuse), reuse
     actx = emulator.create_async_context()
-    status = queue(actx)
-    if status != S.SEC_E_OK:
-        emulator.free(actx)
-        return status, actx
     try:
+        status = queue(actx)
+        if status != S.SEC_E_OK:
+            return status, actx
         return await emulator.result(actx), actx
     finally:
+        # Also when queueing raised (E8's SspiMisuseError): the fresh context never leaks (E1).
         emulator.free(actx)
 
 

@@ -746,7 +746,7 @@ class Emulator:
 
     def _from_worker(self, call: PendingCall, job: StepJob, done: Future[Any]) -> None:
         """Back on the loop with a worker's result: write the out-parameters and complete."""
-        job.entry.busy = False
+        job.entry.step_returned()
         if self._life.state is not _OPEN:
             # A15: shutdown wins even over a result the worker already produced.
             self._complete(call, S.SEC_E_SHUTDOWN_IN_PROGRESS)

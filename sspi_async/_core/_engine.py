@@ -126,12 +126,10 @@ class ContextEntry:
         """Whether a step is in flight (E8)."""
         return self.machine.state is EntryState.STEPPING
 
-    @busy.setter
-    def busy(self, value: bool) -> None:
-        # The emulator's worker path clears ``busy`` when a result comes back (also during
-        # shutdown, where no finish follows): an abandon event.
-        if not value:
-            self.machine.fire(EntryEvent.ABANDON)
+    def step_returned(self) -> None:
+        """A step's package work came back from a crypto worker (A14): the step is no longer
+        running, whether ``StepJob.finish`` follows or shutdown wins (A15) — the ABANDON event."""
+        self.machine.fire(EntryEvent.ABANDON)
 
     def step_queued(self) -> bool:
         """Whether an async step on this context was queued and has not completed (E8)."""
