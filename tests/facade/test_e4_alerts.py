@@ -33,6 +33,7 @@ from sspi_async.packages._alerts import status_for_received_alert
 from sspi_async.sspi import (
     SCHANNEL_SHUTDOWN,
     SEC_E_BUFFER_TOO_SMALL,
+    SEC_E_ILLEGAL_MESSAGE,
     SEC_E_OK,
     SECBUFFER_ALERT,
     SECBUFFER_DATA,
@@ -331,3 +332,20 @@ async def test_e4_shutdown_alert_survives_a_too_small_buffer(version: str) -> No
         status, emitted = _classic_step(ours, with_alert_buffer=False)
         assert status == SEC_E_OK
     check_alert(emitted, peer, version, "server", "flipped_byte")
+
+
+@pytest.mark.parametrize("version", list(VERSIONS))
+async def test_e4_a_record_with_a_wrong_version_after_the_handshake_is_illegal_message(
+    version: str,
+) -> None:
+    """M2/T11: a record whose version bytes are wrong once the connection is established is a
+    protocol violation (SEC_E_ILLEGAL_MESSAGE), not the handshake-time
+    'protocol not supported' (SEC_E_UNSUPPORTED_FUNCTION); the context stays failed."""
+    async with our_side(version, "client") as (ours, peer):
+        good = peer.seal(PAYLOAD)
+        bad = good[:2] + bytes((good[2] ^ 0x07,)) + good[3:]
+        with pytest.raises(SspiError) as refused:
+            ours.decrypt(bad)
+        assert refused.value.status == SEC_E_ILLEGAL_MESSAGE
+        with pytest.raises(SspiError):
+            ours.decrypt(good)

@@ -391,7 +391,7 @@ class SchannelContext:
         except ssl.SSLError as exc:
             # E4: OpenSSL refused the record and wrote its fatal alert under the current keys
             # (RFC 8446 §6.2, RFC 5246 §7.2); the next ISC/ASC hands it out (T11).
-            self._failure = status_for_ssl_error(exc)
+            self._failure = status_for_ssl_error(exc, established=True)
             self._in.read()
             self._alert = self._out.read()
             machine.fire(Event.REFUSE if self._alert else Event.FAIL)

@@ -128,8 +128,18 @@ def reason_name(exc: ssl.SSLError) -> str:
     return match.group(1).upper().replace(" ", "_") if match else ""
 
 
-def status_for_ssl_error(exc: ssl.SSLError) -> int:
-    """The SECURITY_STATUS a context fails with for ``exc`` (never a success code)."""
+#: Version refusals that mean "we do not speak that protocol" during the handshake; in a record
+#: after it, the same reasons are a malformed record: a protocol violation (M2, T11).
+_VERSION_REASONS: Final = frozenset(
+    {"UNSUPPORTED_PROTOCOL", "WRONG_VERSION_NUMBER", "VERSION_TOO_LOW", "VERSION_TOO_HIGH"}
+)
+
+
+def status_for_ssl_error(exc: ssl.SSLError, *, established: bool = False) -> int:
+    """The SECURITY_STATUS a context fails with for ``exc`` (never a success code);
+    ``established``: the error came from a record after the handshake (DecryptMessage)."""
+    if established and reason_name(exc) in _VERSION_REASONS:
+        return S.SEC_E_ILLEGAL_MESSAGE
     if isinstance(exc, ssl.SSLCertVerificationError):
         return _VERIFY_STATUS.get(getattr(exc, "verify_code", 0), S.SEC_E_UNTRUSTED_ROOT)
     if isinstance(exc, ssl.SSLZeroReturnError):
