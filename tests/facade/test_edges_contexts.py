@@ -9,7 +9,6 @@ whose step was cancelled is broken (E2).
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Callable
 from contextlib import suppress
 from functools import cache
@@ -17,8 +16,6 @@ from typing import Any, cast
 
 import anyio
 import pytest
-from anyio.abc import ByteSendStream, ByteStream
-from anyio.streams.buffered import BufferedByteReceiveStream
 from anyio.streams.memory import MemoryObjectSendStream
 from anyio.streams.stapled import StapledByteStream
 
@@ -37,6 +34,7 @@ from sspi_async import (
 )
 from sspi_async.testing import IssuedCertificate
 from tests.facade.schannel_helpers import TARGET, client_cred, pki, server_cred
+from tests.facade.test_tls_stream import memory_pair
 
 LIMIT = 20  # seconds: the bound on every test body
 PACKAGES = ("SimTLS", "Schannel")
@@ -63,14 +61,6 @@ async def _credentials(package: str) -> tuple[Credentials, Credentials]:
 def _live(emu: Emulator) -> dict[str, int]:
     stats = emu.statistics()
     return {key: stats[key] for key in LIVE if stats[key]}
-
-
-def _memory_pair() -> tuple[ByteStream, ByteStream]:
-    a_send, a_receive = anyio.create_memory_object_stream[bytes](math.inf)
-    b_send, b_receive = anyio.create_memory_object_stream[bytes](math.inf)
-    left = StapledByteStream(cast(ByteSendStream, a_send), BufferedByteReceiveStream(b_receive))
-    right = StapledByteStream(cast(ByteSendStream, b_send), BufferedByteReceiveStream(a_receive))
-    return left, right
 
 
 async def _turns(count: int) -> None:
@@ -169,7 +159,7 @@ async def _stream_pair(
     ccred: Credentials, scred: Credentials, cancel_client_after: int, cancel_server: bool
 ) -> tuple[BaseException | SspiTLSStream | None, BaseException | SspiTLSStream | None]:
     """Both wraps over a memory transport; one of them cancelled after the given turns."""
-    left, right = _memory_pair()
+    left, right = memory_pair()
     results: dict[str, BaseException | SspiTLSStream | None] = {"client": None, "server": None}
 
     async def side(name: str, wrap: Callable[[], Any], scope: anyio.CancelScope) -> None:
@@ -291,7 +281,7 @@ async def test_E3_a_client_context_has_no_default_target_name() -> None:
         ccred, _scred = await _credentials("SimTLS")
         with pytest.raises(TypeError, match="target_name"):
             ccred.client_context()  # type: ignore[call-arg]
-        left, right = _memory_pair()
+        left, right = memory_pair()
         async with left, right:
             with pytest.raises(TypeError, match="target_name"):
                 await SspiTLSStream.wrap_client(left, ccred)  # type: ignore[call-arg]
@@ -365,7 +355,7 @@ async def test_E1_a_send_cancelled_between_records_leaves_a_prefix_and_breaks_se
     with anyio.fail_after(LIMIT):
         async with Emulator() as emu:
             ccred, scred = await _credentials("SimTLS")
-            left, right = _memory_pair()
+            left, right = memory_pair()
             assert isinstance(left, StapledByteStream)
             slow = _CancelAfterFirstSend(left.send_stream, left.receive_stream)
             results: dict[str, SspiTLSStream] = {}
