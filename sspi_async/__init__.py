@@ -14,6 +14,7 @@ import typing
 from ._lazy import lazy_names as _lazy_names
 
 if typing.TYPE_CHECKING:
+    from ._api._handshake import handshake
     from ._api._listener import SspiTLSListener
     from ._api._objects import (
         Credentials,
@@ -21,7 +22,6 @@ if typing.TYPE_CHECKING:
         SecurityContext,
         StepOutcome,
         acquire_credentials,
-        handshake,
     )
     from ._api._stream import SspiTLSAttribute, SspiTLSStream
     from ._core._async_context import SspiAsyncContext
@@ -169,7 +169,7 @@ _LAZY: dict[str, str] = {
     "call_as": "._core._impersonation",
     "current_emulator": "._core._emulator",
     "current_token": "._core._impersonation",
-    "handshake": "._api._objects",
+    "handshake": "._api._handshake",
     "load_trace": "._core._trace",
     "process_token": "._core._impersonation",
     "register_package": "._core._registry",

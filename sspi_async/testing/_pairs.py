@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .._api._objects import Credentials, SecurityContext, acquire_credentials, handshake
+from .._api._handshake import handshake
+from .._api._objects import Credentials, SecurityContext, acquire_credentials
 from .._core._config import SimTLSCred
 from .._core._emulator import Emulator, current_emulator
 from .._core._schannel_cred import SchannelCred
