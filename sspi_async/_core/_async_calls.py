@@ -32,7 +32,7 @@ from ._callinfo import (
 from ._checks import check_int, check_optional, check_out_value
 from ._engine import Engine, StepJob
 from ._entry_states import busy_error
-from ._log import logger
+from ._log import CONTEXT_BUSY, enabled, logger
 from ._registry import find_package
 
 __all__ = ("acquire_async", "context_async", "delete_async", "free_credentials_async")
@@ -184,7 +184,8 @@ def context_async(
         except SspiMisuseError as exc:
             # Only a classic call that raced in between could get here; the queued call
             # completes with the misuse status rather than crash (never INTERNAL_ERROR, E8).
-            logger.warning("sspi.context.busy", function=function, actx=actx.id, reason=str(exc))
+            if enabled():
+                logger.warning(CONTEXT_BUSY, function=function, actx=actx.id, reason=str(exc))
             return exc.status
 
     status = emulator.queue(actx, function, work, info)

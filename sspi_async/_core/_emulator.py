@@ -344,7 +344,9 @@ class Emulator:
         if self._tasks:
             _, stuck = await asyncio.wait(list(self._tasks), timeout=grace)
             for task in stuck:
-                logger.warning(CALLBACK_ABANDONED, actx=self._tasks.pop(task, None), grace=grace)
+                actx_id = self._tasks.pop(task, None)
+                if enabled():
+                    logger.warning(CALLBACK_ABANDONED, actx=actx_id, grace=grace)
                 task.cancel()
             if stuck:
                 await asyncio.wait(stuck, timeout=grace)

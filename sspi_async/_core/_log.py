@@ -72,6 +72,8 @@ CALLBACK_DISPATCHED: Final = "sspi.callback.dispatched"
 CALLBACK_FAILED: Final = "sspi.callback.failed"
 #: E7: a coroutine notify callback still running when ``aclose()``'s grace period ended, cancelled.
 CALLBACK_ABANDONED: Final = "sspi.callback.abandoned"
+#: E8: a queued step met a classic ISC/ASC that raced in on the same context.
+CONTEXT_BUSY: Final = "sspi.context.busy"
 CREDENTIALS_REJECTED: Final = "sspi.credentials.rejected"
 IMPERSONATION_BEGIN: Final = "sspi.impersonation.begin"
 IMPERSONATION_END: Final = "sspi.impersonation.end"

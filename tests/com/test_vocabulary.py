@@ -48,7 +48,14 @@ def test_the_reference_table_was_read() -> None:
     assert {"S_OK", "E_FAIL", "RPC_E_CALL_COMPLETE", "CO_E_CANCEL_DISABLED"} <= set(names)
 
 
-@pytest.mark.parametrize(("name", "value"), ROWS, ids=[name for name, _ in ROWS])
+_NO_REFERENCE = pytest.param(
+    "", 0, marks=pytest.mark.skip(reason=f"{REFERENCE} is not beside this checkout"), id="none"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), ROWS or [_NO_REFERENCE], ids=[name for name, _ in ROWS] or None
+)
 def test_hresult_values_match_the_reference(name: str, value: int) -> None:
     """Reference §1: each HRESULT has the winerror.h value, exported from sspi_async.com."""
     assert int(HResult[name]) == value

@@ -9,6 +9,7 @@ fatal alert a TLS stack sends for it").
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ssl
 import tempfile
@@ -66,8 +67,11 @@ EXPECTED: Final = {
 
 @cache
 def _cert_files() -> tuple[str, str]:
-    directory = Path(tempfile.mkdtemp(prefix="sspi-e4-"))
-    cert, key = pki().server.write(directory, "e4-server")
+    """The server's certificate and key as files (``ssl`` loads only files), in a temporary
+    folder removed when the test process exits: no key is left behind."""
+    folder = tempfile.TemporaryDirectory(prefix="sspi-e4-")
+    atexit.register(folder.cleanup)
+    cert, key = pki().server.write(Path(folder.name), "e4-server")
     return str(cert), str(key)
 
 
