@@ -748,6 +748,10 @@ class Emulator:
 
     def _from_worker(self, call: PendingCall, job: StepJob, done: Future[Any]) -> None:
         """Back on the loop with a worker's result: write the out-parameters and complete."""
+        # The worker's future holds its done-callback, which holds this call: a reference cycle
+        # that kept each handshake's package context alive until a GC pass (and made those
+        # passes longer, i.e. loop lag). The future is finished with, so let it go.
+        call.offloaded = None
         job.entry.step_returned()
         if self._life.state is not _OPEN:
             # A15: shutdown wins even over a result the worker already produced.
