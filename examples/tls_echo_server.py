@@ -15,7 +15,8 @@ leaves without close_notify (a killed ``openssl s_client``) or one that sends no
 ``--handshake-timeout`` seconds ends its own connection, and the listener logs one
 ``sspi.listener.*`` event saying why. structlog is configured here to print warnings as JSON
 lines, which is how an application sees them. ``--once`` serves a single connection and exits;
-SIGTERM or Ctrl-C stops the server cleanly.
+SIGTERM or Ctrl-C stops the server cleanly. When its output pipe closes (``... | head -2``) it
+exits quietly with 141 at its next line of output, as a Unix tool does (SPEC E11).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import signal
+import sys
 import tempfile
 from pathlib import Path
 
@@ -107,6 +110,14 @@ async def main(port: int, once: bool, handshake_timeout: float) -> None:
                 await listener.serve(handle, group)
 
 
+def is_broken_pipe(exc: BaseException) -> bool:
+    """Our stdout went away: a BrokenPipeError, or a task group's exception group holding one
+    (a peer's reset is anyio's BrokenResourceError, never this)."""
+    if isinstance(exc, BrokenPipeError):
+        return True
+    return any(is_broken_pipe(inner) for inner in getattr(exc, "exceptions", ()))
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="TCP port (default: any free one)")
@@ -120,5 +131,13 @@ if __name__ == "__main__":
     )
     args = parser.parse_args()
     configure_logging()
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C stops the server quietly
-        anyio.run(main, args.port, args.once, args.handshake_timeout)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C stops the server quietly
+            anyio.run(main, args.port, args.once, args.handshake_timeout)
+    except BaseException as exc:
+        if not is_broken_pipe(exc):
+            raise
+        # E11: exit as a Unix tool killed by SIGPIPE would, with stdout pointed at /dev/null so
+        # that the interpreter's last flush cannot fail again (Python docs, "Note on SIGPIPE").
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)

@@ -84,14 +84,15 @@ class Machine(Generic[StateT, EventT]):
 
     def fire(self, event: EventT) -> StateT | Refused:
         """Apply ``event``: move to the next state and return it, or return the refusal."""
-        outcome = self.table.get((self.state, event))
-        if outcome is None:
+        try:
+            outcome = self.table[self.state, event]
+        except KeyError:
             error = IllegalTransitionError(self.state, event, self.name)
             if self._sticky is not None:
                 self.state = self._sticky
-            raise error
-        if not isinstance(outcome, Refused):
-            self.state = outcome
+            raise error from None
+        if outcome.__class__ is not Refused:  # hot path: every step fires; no isinstance call
+            self.state = outcome  # type: ignore[assignment]
         return outcome
 
     def can(self, event: EventT) -> bool:

@@ -40,6 +40,8 @@ __all__ = ("IN_FLIGHT", "TRANSITIONS", "ContextEvent", "ContextState")
 class ContextState(enum.Enum):
     """Where a Pythonic security context is."""
 
+    __hash__ = object.__hash__  # C-level identity hash: the table is read on every step
+
     NEW = "new"
     FIRST_STEP = "first step in flight"
     STARTED = "started"
@@ -52,6 +54,8 @@ class ContextState(enum.Enum):
 
 class ContextEvent(enum.Enum):
     """What happens to a Pythonic security context."""
+
+    __hash__ = object.__hash__
 
     BEGIN = "begin a step"
     INCOMPLETE = "incomplete"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -229,3 +231,37 @@ def test_e5_tls_echo_server_survives_a_killed_openssl_s_client() -> None:
         status, err = server.stop()
     assert "Traceback" not in err, err
     assert status == 0, err
+
+
+def test_e11_tls_echo_server_exits_quietly_when_its_output_pipe_closes(tmp_path: Path) -> None:
+    """E11: `python examples/tls_echo_server.py | head -2`: at its next line of output (here the
+    next client's) the server exits with 141 and no traceback, instead of a BrokenPipeError
+    from the connection's task tearing the task group down with status 1."""
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    process = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "tls_echo_server.py")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline().rsplit(":", 1)[1])
+        cafile = Path(process.stdout.readline().removeprefix("CA certificate: ").strip())
+        process.stdout.close()
+        with contextlib.suppress(OSError):
+            tls_peers.echo(port, cafile)  # the server's line for it meets the closed pipe
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            process.communicate()
+    assert "Traceback" not in err, err
+    assert err == ""
+    assert process.returncode == 141
