@@ -207,6 +207,17 @@ def decrypt_message(
             if size >= 5 and length - 5 > _MAX_WIRE_BODY:
                 length = 5
         if length > size:
+            if size >= 5 and entry.package.judges_headers and entry.pkg.complete:
+                # E4: a package that judges headers (Schannel: OpenSSL reads a record's header
+                # before its body) sees the header at once, so that one the TLS stack refuses
+                # gets its fatal alert now, not when a body that may never come has arrived.
+                with received[:5] as header:
+                    early = entry.pkg.decrypt(header).status
+                if early != S.SEC_E_INCOMPLETE_MESSAGE:
+                    if early not in _NOT_REFUSED:
+                        entry.stash = None
+                        entry.fire(EntryEvent.REFUSED)
+                    return early
             # [37]: the DATA buffer and the first EMPTY one both become MISSING ("windows does it
             # too"); T4: 5 for no bytes, 5 - n for a partial header, else the rest of the record.
             missing = length - size

@@ -53,8 +53,12 @@ class PackageEntry:
     names: tuple[str, ...] = field(default=())
 
     info: SecPkgInfo = field(init=False)
+    #: The package's optional ``judges_headers`` (SPEC §8): its ``decrypt`` may be handed a
+    #: record's header before the body arrived (E4).
+    judges_headers: bool = field(init=False)
 
     def __post_init__(self) -> None:
+        self.judges_headers = bool(getattr(self.package, "judges_headers", False))
         # EnumerateSecurityPackages shows the name the package is registered (and found) under.
         self.info = (
             dataclasses.replace(self.package.info, Name=self.names[0])

@@ -11,6 +11,11 @@ threads, time, logging, and — for TLS-framed packages — the Schannel buffer 
   complete it answers ``SEC_E_INCOMPLETE_MESSAGE`` with a MISSING count itself; the package only
   ever sees whole records (``tls_framed = True``). Packages with ``tls_framed = False`` receive the
   TOKEN bytes as they are and report incompleteness through :class:`StepResult`.
+* Optionally, a TLS-framed package may declare ``judges_headers = True``: then, on a complete
+  context, ``decrypt`` is also handed a record's 5-byte header alone while its body has not
+  arrived, and answers ``SEC_E_INCOMPLETE_MESSAGE`` (wait for the body; the whole record comes
+  next) or refuses the record at once with a failure status (E4: the alert goes out now, as a
+  TLS stack reading from a socket would send it). Without the attribute nothing changes.
 * :meth:`PackageContext.step` consumes a prefix of what it is given (``StepResult.consumed``); the
   emulator turns an unconsumed tail into ``SECBUFFER_EXTRA`` (T6).
 * The emulator writes ``StepResult.output`` into the caller's TOKEN (or ALERT) buffer, applying

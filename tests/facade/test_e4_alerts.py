@@ -34,6 +34,7 @@ from sspi_async.sspi import (
     SCHANNEL_SHUTDOWN,
     SEC_E_BUFFER_TOO_SMALL,
     SEC_E_ILLEGAL_MESSAGE,
+    SEC_E_INCOMPLETE_MESSAGE,
     SEC_E_OK,
     SECBUFFER_ALERT,
     SECBUFFER_DATA,
@@ -349,3 +350,85 @@ async def test_e4_a_record_with_a_wrong_version_after_the_handshake_is_illegal_m
         assert refused.value.status == SEC_E_ILLEGAL_MESSAGE
         with pytest.raises(SspiError):
             ours.decrypt(good)
+
+
+#: Headers OpenSSL refuses on sight (measured with OpenSSL 3.0: it reads a record's header before
+#: its body), by the versions that refuse them: a wrong record version, a length beyond what the
+#: version's records may carry, and in TLS 1.3 any outer type but application_data.
+HEADERS = {
+    "version_0x0201": (bytes.fromhex("17 02 01 00 64"), ("tls1.2", "tls1.3")),
+    "length_17409": (bytes.fromhex("17 03 03") + (17409).to_bytes(2, "big"), ("tls1.2", "tls1.3")),
+    "length_16705": (bytes.fromhex("17 03 03") + (16705).to_bytes(2, "big"), ("tls1.2", "tls1.3")),
+    "length_16641": (bytes.fromhex("17 03 03") + (16641).to_bytes(2, "big"), ("tls1.3",)),
+    "type_0x99": (bytes.fromhex("99 03 03 00 64"), ("tls1.3",)),
+}
+HEADER_CASES = [
+    (version, side, case)
+    for case, (_, versions) in HEADERS.items()
+    for version in versions
+    for side in SIDES
+]
+
+
+def _openssl_answer_to(version: str, side: str, header: bytes) -> str | None:
+    """The alert a pure OpenSSL pair sends when ``side`` receives ``header`` alone."""
+    client = PythonPeer(version, server_side=False)
+    server = PythonPeer(version, server_side=True)
+    flight = client.pump()
+    for _ in range(8):
+        flight = client.pump(server.pump(flight))
+    server.pump(flight)
+    client.pump()
+    ours, theirs = (client, server) if side == "client" else (server, client)
+    assert ours.alert_seen(header) is not None, "OpenSSL waits for this header's body"
+    return theirs.alert_seen(ours.outgoing.read())
+
+
+@pytest.mark.parametrize(
+    ("version", "side", "case"), HEADER_CASES, ids=["-".join(c) for c in HEADER_CASES]
+)
+async def test_e4_a_header_the_stack_refuses_gets_its_alert_before_any_body(
+    version: str, side: str, case: str
+) -> None:
+    """E4: a record header OpenSSL refuses on sight is refused by DecryptMessage at once — not
+    answered SEC_E_INCOMPLETE_MESSAGE while a body that may never come is awaited — and the next
+    ISC/ASC sends the alert OpenSSL sends for it, protected, last."""
+    header = HEADERS[case][0]
+    async with our_side(version, side) as (ours, peer):
+        failure = DecryptMessage(ours.handle, _decrypt_desc(header), 0, None)
+        assert failure not in (SEC_E_OK, SEC_E_INCOMPLETE_MESSAGE)
+        status, emitted = _classic_step(ours, with_alert_buffer=False)
+        assert status == failure
+    assert_one_protected_alert(emitted, version)
+    assert peer.alert_seen(emitted) == _openssl_answer_to(version, side, header)
+
+
+@pytest.mark.parametrize("version", list(VERSIONS))
+async def test_e4_a_good_record_arriving_header_first_still_decrypts(version: str) -> None:
+    """T4/M2: a record that arrives in pieces (its header first, alone) is answered
+    SEC_E_INCOMPLETE_MESSAGE with the right MISSING count, as often as it is asked, and then
+    decrypts to its plaintext when whole — the header OpenSSL already read is not fed twice."""
+    async with our_side(version, "client") as (ours, peer):
+        record = peer.seal(PAYLOAD)
+        for piece in (record[:5], record[:5], record[:9]):
+            desc = _decrypt_desc(piece)
+            assert DecryptMessage(ours.handle, desc, 0, None) == SEC_E_INCOMPLETE_MESSAGE
+            assert desc.pBuffers[0].cbBuffer == len(record) - len(piece)
+        assert ours.decrypt(record).data == PAYLOAD
+        assert ours.decrypt(peer.seal(b"next")).data == b"next"
+
+
+async def test_e4_a_tls12_header_only_the_body_can_judge_waits_for_the_body() -> None:
+    """E4: TLS 1.2 authenticates the content type with the body, so OpenSSL waits for it: a
+    type-0x99 header alone is SEC_E_INCOMPLETE_MESSAGE; the whole record then gets bad_record_mac."""
+    async with our_side("tls1.2", "server") as (ours, peer):
+        bad = BAD_RECORDS["content_type_0x99"](peer.seal(PAYLOAD))
+        assert DecryptMessage(ours.handle, _decrypt_desc(bad[:5]), 0, None) == (
+            SEC_E_INCOMPLETE_MESSAGE
+        )
+        with pytest.raises(SspiError):
+            ours.decrypt(bad)
+        with pytest.raises(SspiError) as failed:
+            await ours.step(None)
+        emitted = failed.value.token  # type: ignore[attr-defined]
+    check_alert(emitted, peer, "tls1.2", "server", "content_type_0x99")

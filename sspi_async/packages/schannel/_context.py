@@ -123,6 +123,7 @@ class SchannelContext:
         "_chain",
         "_credential",
         "_failure",
+        "_header_fed",
         "_in",
         "_mapped",
         "_out",
@@ -183,6 +184,9 @@ class SchannelContext:
         self._failure = 0  # the sticky failure status (in a FAILED_PHASES phase)
         self._alert = b""  # ALERT_PENDING: the fatal alert for the next ISC/ASC (E4)
         self._pending = b""  # REPLY_PENDING: post-handshake output for the follow-up ISC/ASC
+        # The header of a record whose body has not arrived, already given to OpenSSL (E4):
+        # when the whole record comes, only its body is written.
+        self._header_fed = b""
         self._suite: Suite | None = None
         self._sizes: SecPkgContext_StreamSizes | None = None
         # The peer's certificate as OpenSSL verified it (DER), parsed and its chain read only when
@@ -377,6 +381,17 @@ class SchannelContext:
                 # A failed context answers with its own failure status (T11).
                 failed = int(refused) == S.SEC_E_CONTEXT_EXPIRED and self._failure
                 return DecryptResult(self._failure if failed else refused)
+        if len(record) >= 5 and len(record) < 5 + ((record[3] << 8) | record[4]):
+            # A header alone, its body on its way (``judges_headers``): OpenSSL reads it now, as
+            # from a socket, and refuses a bad one at once (E4); else wait for the body.
+            header = bytes(record[:5])
+            if header == self._header_fed:
+                return DecryptResult(S.SEC_E_INCOMPLETE_MESSAGE)
+            self._header_fed = header
+            record = header
+        elif self._header_fed:
+            fed, self._header_fed = self._header_fed, b""
+            record = record[len(fed) :]
         self._in.write(record)
         try:
             # One record carries at most MAX_FRAGMENT bytes (RFC 8446 §5.1): one read takes all.
@@ -384,6 +399,8 @@ class SchannelContext:
             if not plaintext:  # Python's SSLObject returns b"" for a close_notify
                 raise ssl.SSLZeroReturnError
         except ssl.SSLWantReadError:
+            if self._header_fed:
+                return DecryptResult(S.SEC_E_INCOMPLETE_MESSAGE)
             plaintext = b""
         except ssl.SSLZeroReturnError:
             machine.fire(Event.PEER_CLOSE)
@@ -392,6 +409,7 @@ class SchannelContext:
             # E4: OpenSSL refused the record and wrote its fatal alert under the current keys
             # (RFC 8446 §6.2, RFC 5246 §7.2); the next ISC/ASC hands it out (T11).
             self._failure = status_for_ssl_error(exc, established=True)
+            self._header_fed = b""
             self._in.read()
             self._alert = self._out.read()
             machine.fire(Event.REFUSE if self._alert else Event.FAIL)

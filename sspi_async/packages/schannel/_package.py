@@ -67,6 +67,11 @@ class SchannelPackage:
         return True
 
     @property
+    def judges_headers(self) -> bool:
+        """True: OpenSSL reads a record's header before its body and may refuse it then (E4)."""
+        return True
+
+    @property
     def offload(self) -> bool:
         """True: handshake steps do public-key cryptography; they run in worker threads (A14)."""
         return True
