@@ -17,6 +17,8 @@ A security context is driven by ``step()`` calls, one at a time, and closed once
   changed), ``continue`` (``SEC_I_CONTINUE_NEEDED``), ``done`` (``SEC_E_OK``), ``fail`` (an error,
   no handle was written) or ``fail_registered`` (an error, but the first call registered a handle
   that must be deleted: the context is STARTED as far as cleanup goes).
+* ``abort``: the step raised before anything was queued (a misuse such as E6's wrong event
+  loop): nothing changed, the context is where it was.
 * ``cancel``: the task awaiting the step was cancelled (E2, trio's and anyio's rule): the context
   is broken for good; the queued call itself still completes (A6) and :meth:`aclose` frees what it
   registers (E1).
@@ -63,6 +65,7 @@ class ContextEvent(enum.Enum):
     DONE = "done"
     FAIL = "fail"
     FAIL_REGISTERED = "fail (handle registered)"
+    ABORT = "nothing queued"
     CANCEL = "cancel"
     CLOSE = "close"
 
@@ -90,6 +93,7 @@ TRANSITIONS: Final[dict[tuple[ContextState, ContextEvent], ContextState | Refuse
     (S.FIRST_STEP, E.DONE): S.COMPLETE,
     (S.FIRST_STEP, E.FAIL): S.NEW,
     (S.FIRST_STEP, E.FAIL_REGISTERED): S.STARTED,
+    (S.FIRST_STEP, E.ABORT): S.NEW,
     (S.FIRST_STEP, E.CANCEL): S.BROKEN,
     # outcomes of a later handshake step
     (S.STEP, E.INCOMPLETE): S.STARTED,
@@ -97,6 +101,7 @@ TRANSITIONS: Final[dict[tuple[ContextState, ContextEvent], ContextState | Refuse
     (S.STEP, E.DONE): S.COMPLETE,
     (S.STEP, E.FAIL): S.STARTED,
     (S.STEP, E.FAIL_REGISTERED): S.STARTED,
+    (S.STEP, E.ABORT): S.STARTED,
     (S.STEP, E.CANCEL): S.BROKEN,
     # outcomes of a step after completion (M2 follow-up, M4 shutdown/alert)
     (S.FOLLOW_UP, E.INCOMPLETE): S.COMPLETE,
@@ -104,6 +109,7 @@ TRANSITIONS: Final[dict[tuple[ContextState, ContextEvent], ContextState | Refuse
     (S.FOLLOW_UP, E.DONE): S.COMPLETE,
     (S.FOLLOW_UP, E.FAIL): S.COMPLETE,
     (S.FOLLOW_UP, E.FAIL_REGISTERED): S.COMPLETE,
+    (S.FOLLOW_UP, E.ABORT): S.COMPLETE,
     (S.FOLLOW_UP, E.CANCEL): S.BROKEN,
     # closing, from anywhere; a step that was in flight when another task closed ends CLOSED
     (S.NEW, E.CLOSE): S.CLOSED,
@@ -119,6 +125,7 @@ TRANSITIONS: Final[dict[tuple[ContextState, ContextEvent], ContextState | Refuse
     (S.CLOSED, E.DONE): S.CLOSED,
     (S.CLOSED, E.FAIL): S.CLOSED,
     (S.CLOSED, E.FAIL_REGISTERED): S.CLOSED,
+    (S.CLOSED, E.ABORT): S.CLOSED,
     (S.CLOSED, E.CANCEL): S.CLOSED,
 }
 del S, E

@@ -406,9 +406,9 @@ class SecurityContext:
         phcontext = None if first else self.handle
         cred = self.credentials.handle if first else None
         flags = self.flags | allocate
-        if self._actx is None:
-            self._actx = self.emulator.create_async_context()
         try:
+            if self._actx is None:
+                self._actx = self.emulator.create_async_context()
             status, actx = await _call(
                 self.emulator,
                 lambda actx: context_async(
@@ -428,6 +428,12 @@ class SecurityContext:
                 ),
                 self._actx,
             )
+        except SspiMisuseError:
+            # Raised before anything was queued (E6: another event loop; E8: a flat-facade step
+            # in flight on the same handle): nothing changed, the context stays usable.
+            if machine.state in IN_FLIGHT and (self._actx is None or self._actx.state != "pending"):
+                machine.fire(ContextEvent.ABORT)
+            raise
         except BaseException as exc:
             # E2: the waiter went away (cancelled) with the call queued: it completes anyway
             # (A6) and aclose() frees what it registers and what it allocated (E1).
@@ -579,6 +585,7 @@ class SecurityContext:
         """``with ctx.impersonate() as token:`` — act as the client in this task (I1–I3)."""
         from .._core._impersonation import current_token
 
+        self._check_established("impersonate")
         engine = self.emulator.engine
         status = engine.impersonate(self.handle)
         if status != S.SEC_E_OK:

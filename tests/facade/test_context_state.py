@@ -51,6 +51,8 @@ def expected(state: ContextState, event: ContextEvent) -> ContextState | Refused
         return None  # nothing is in flight: an outcome or a cancel is a bug of the owner
     if event is E.CANCEL:
         return S.BROKEN  # E2
+    if event is E.ABORT:  # raised before anything was queued: back where it was
+        return {S.FIRST_STEP: S.NEW, S.STEP: S.STARTED, S.FOLLOW_UP: S.COMPLETE}[state]
     return SETTLED[state, event]
 
 

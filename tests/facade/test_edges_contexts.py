@@ -402,3 +402,35 @@ async def test_E1_a_cancelled_acquire_credentials_leaks_no_credential(package: s
         assert emu.statistics()["credentials"] == 1
         await kept.aclose()
         assert _live(emu) == {}
+
+
+def _step_on_another_loop(ctx: Any) -> BaseException | None:
+    """Run ``ctx.step()`` on a new event loop in this (worker) thread; what it raised."""
+
+    async def main() -> None:
+        await asyncio.wait_for(ctx.step(), 5)
+
+    try:
+        asyncio.run(main())
+    except BaseException as exc:  # handed back to the test
+        return exc
+    return None
+
+
+async def test_E6_a_step_from_another_loop_raises_and_leaves_the_context_usable() -> None:
+    """E6: step() from another event loop raises SspiMisuseError naming the loops, queues
+    nothing, and neither breaks the context (E2 is for a cancelled step) nor leaks: the context
+    goes on in its own loop."""
+    async with Emulator() as emu:
+        ccred, scred = await _credentials("SimTLS")
+        client, server = ccred.client_context(TARGET), scred.server_context()
+        first = await client.step()
+        error = await asyncio.to_thread(_step_on_another_loop, server)
+        assert isinstance(error, SspiMisuseError), error
+        assert "event loop" in str(error)
+        assert server.state == "new"
+        assert emu.statistics()["pending_calls"] == 0
+        await server.step(first.token)
+        await client.aclose()
+        await server.aclose()
+        assert _live(emu) == {"credentials": 2}
