@@ -157,9 +157,9 @@ async def connect(ours: SecurityContext, peer: PythonPeer) -> None:
     assert not peer.pump()
 
 
-def reference_alert(version: str, side: str, case: str) -> str | None:
-    """What OpenSSL itself answers: a pure ``ssl`` pair, the bad record injected into the side
-    playing ``side``; the alert reason its peer then reports."""
+def openssl_pair(version: str, side: str) -> tuple[PythonPeer, PythonPeer]:
+    """A pure ``ssl`` pair after its handshake (tickets read): (the side playing ``side``, its
+    peer), the yardstick of what OpenSSL itself does."""
     client = PythonPeer(version, server_side=False)
     server = PythonPeer(version, server_side=True)
     flight = client.pump()
@@ -167,7 +167,13 @@ def reference_alert(version: str, side: str, case: str) -> str | None:
         flight = client.pump(server.pump(flight))
     server.pump(flight)
     client.pump()
-    ours, theirs = (client, server) if side == "client" else (server, client)
+    return (client, server) if side == "client" else (server, client)
+
+
+def reference_alert(version: str, side: str, case: str) -> str | None:
+    """What OpenSSL itself answers: a pure ``ssl`` pair, the bad record injected into the side
+    playing ``side``; the alert reason its peer then reports."""
+    ours, theirs = openssl_pair(version, side)
     bad = BAD_RECORDS[case](theirs.seal(PAYLOAD))
     assert ours.alert_seen(bad) is not None
     return theirs.alert_seen(ours.outgoing.read())

@@ -58,6 +58,7 @@ from tests.facade.e4_peers import (
     PythonPeer,
     assert_one_protected_alert,
     connect,
+    openssl_pair,
     reference_alert,
 )
 from tests.facade.schannel_helpers import TARGET, client_cred, server_cred
@@ -372,14 +373,7 @@ HEADER_CASES = [
 
 def _openssl_answer_to(version: str, side: str, header: bytes) -> str | None:
     """The alert a pure OpenSSL pair sends when ``side`` receives ``header`` alone."""
-    client = PythonPeer(version, server_side=False)
-    server = PythonPeer(version, server_side=True)
-    flight = client.pump()
-    for _ in range(8):
-        flight = client.pump(server.pump(flight))
-    server.pump(flight)
-    client.pump()
-    ours, theirs = (client, server) if side == "client" else (server, client)
+    ours, theirs = openssl_pair(version, side)
     assert ours.alert_seen(header) is not None, "OpenSSL waits for this header's body"
     return theirs.alert_seen(ours.outgoing.read())
 
