@@ -54,6 +54,7 @@ from .._flags import (
     Role,
     SecApplicationProtocolNegotiationStatus_Success,
 )
+from .._machine import Machine
 from .._status import SecurityStatus as S
 from ._objects import (
     DEFAULT_ASC_FLAGS,
@@ -62,8 +63,11 @@ from ._objects import (
     SecurityContext,
     StepOutcome,
 )
+from ._stream_state import READ_TRANSITIONS, WRITE_TRANSITIONS, Half, HalfEvent
 
 __all__ = ("SspiTLSAttribute", "SspiTLSStream")
+
+_OPEN, _BREAK, _CLOSE = Half.OPEN, HalfEvent.BREAK, HalfEvent.CLOSE
 
 _VERSION_NAMES = {0x0301: "TLSv1", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2", 0x0304: "TLSv1.3"}
 _END_POINT_PREFIX = b"tls-server-end-point:"
@@ -245,7 +249,11 @@ class SspiTLSStream(ByteStream):
         self._send_lock = anyio.Lock()  # encrypt + send in order; post-handshake steps
         self._send_guard = anyio.ResourceGuard("writing to")
         self._receive_guard = anyio.ResourceGuard("reading from")
-        self._closed = self._eof = self._read_broken = self._write_broken = False
+        # Each direction's lifecycle (``_stream_state``): open, at EOF (read), broken, closed.
+        self._read: Machine[Half, HalfEvent] = Machine("TLS stream (read)", READ_TRANSITIONS, _OPEN)
+        self._write: Machine[Half, HalfEvent] = Machine(
+            "TLS stream (write)", WRITE_TRANSITIONS, _OPEN
+        )
 
     @classmethod
     async def wrap(
@@ -313,18 +321,22 @@ class SspiTLSStream(ByteStream):
     # ------------------------------------------------------------------ sending
 
     def _check_writable(self) -> None:
-        if self._closed:
+        state = self._write.state
+        if state is _OPEN:
+            return
+        if state is Half.CLOSED:
             raise anyio.ClosedResourceError
-        if self._write_broken:
+        if state is Half.BROKEN:
             raise anyio.BrokenResourceError(
-                "an earlier send on this TLS stream failed or was cancelled part-way"
+                "this TLS stream is broken for sending: an earlier send failed or was cancelled "
+                "part-way, or a refused record ended the connection with a fatal alert (E4)"
             )
 
     async def _send_raw(self, data: bytes) -> None:
         try:
             await self.transport_stream.send(data)
         except BaseException:
-            self._write_broken = True  # sequence numbers spent: nothing later would decrypt
+            self._write.fire(_BREAK)  # sequence numbers spent: nothing later would decrypt
             raise
 
     async def send(self, item: bytes) -> None:
@@ -363,7 +375,7 @@ class SspiTLSStream(ByteStream):
                     # A send cancelled (or failed) between records left a prefix of ``item`` on
                     # the wire: the peer cannot tell where it ends, so the stream is broken for
                     # sending, as anyio's streams are after a cancelled write.
-                    self._write_broken = True
+                    self._write.fire(_BREAK)
                 raise
 
     async def send_eof(self) -> None:
@@ -397,15 +409,16 @@ class SspiTLSStream(ByteStream):
             raise ValueError("max_bytes must be a positive integer")
         with self._receive_guard:
             while True:
-                if self._closed:
+                state = self._read.state
+                if state is Half.CLOSED:
                     raise anyio.ClosedResourceError
                 if self._plaintext:
                     chunk = bytes(self._plaintext[:max_bytes])
                     del self._plaintext[:max_bytes]
                     return chunk
-                if self._read_broken:
+                if state is Half.BROKEN:
                     raise anyio.BrokenResourceError("an earlier receive on this TLS stream failed")
-                if self._eof:
+                if state is Half.EOF:
                     raise anyio.EndOfStream
                 await self._pump()
 
@@ -421,7 +434,8 @@ class SspiTLSStream(ByteStream):
             try:
                 result = self.context.decrypt(bytes(self._incoming))
             except SspiError:
-                self._read_broken = self._write_broken = True
+                self._read.fire(_BREAK)  # E4: the fatal alert below is the last record
+                self._write.fire(_BREAK)
                 self._incoming.clear()
                 async with self._send_lock:  # after a record being sent, never inside it
                     with contextlib.suppress(SspiError):
@@ -430,7 +444,7 @@ class SspiTLSStream(ByteStream):
             if result.status != S.SEC_E_INCOMPLETE_MESSAGE:
                 self._incoming, self._wanted = bytearray(result.extra), 0
                 if result.closed:
-                    self._eof = True
+                    self._read.fire(HalfEvent.END)
                 elif result.status == S.SEC_I_RENEGOTIATE:
                     await self._post_handshake()
                 else:
@@ -441,11 +455,11 @@ class SspiTLSStream(ByteStream):
             self._incoming += await self.transport_stream.receive()
         except anyio.EndOfStream:
             if self.standard_compatible:
-                self._read_broken = True
+                self._read.fire(_BREAK)
                 raise anyio.BrokenResourceError(
                     "the transport ended without a TLS close_notify (possible truncation)"
                 ) from None
-            self._eof = True
+            self._read.fire(HalfEvent.END)
 
     async def _post_handshake(self) -> None:
         """M2: ISC/ASC with no input (the EXTRA bytes stay queued for DecryptMessage); send the
@@ -454,7 +468,7 @@ class SspiTLSStream(ByteStream):
             try:
                 outcome = await _step(self.transport_stream, self.context, None)
             except SspiError:
-                self._read_broken = True
+                self._read.fire(_BREAK)
                 raise
             if outcome.token:
                 self._check_writable()
@@ -471,11 +485,13 @@ class SspiTLSStream(ByteStream):
         are ignored. On a context that refused a record but has not sent its fatal alert yet,
         the shutdown sends that alert instead of close_notify (E4).
         """
-        if self._closed:
+        if self._read.state is Half.CLOSED:
             return
-        self._closed = True
+        writable = self._write.state is _OPEN
+        self._read.fire(_CLOSE)
+        self._write.fire(_CLOSE)
         try:
-            if self.standard_compatible and not self._write_broken and not self._send_lock.locked():
+            if self.standard_compatible and writable and not self._send_lock.locked():
                 async with self._send_lock:
                     with contextlib.suppress(
                         anyio.BrokenResourceError, anyio.ClosedResourceError, SspiError
@@ -499,7 +515,8 @@ class SspiTLSStream(ByteStream):
         return {**self.transport_stream.extra_attributes, **ours}
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open"
+        read, write = self._read.state, self._write.state
+        state = read.value if read is write else f"read {read.value}, write {write.value}"
         return (
             f"<SspiTLSStream {self.context.role.value} {self.context.credentials.package} {state}>"
         )
