@@ -34,6 +34,10 @@ sends for it (bad_record_mac, unexpected_message, record_overflow, decode_error;
 SimTLS frames every alert as a plain alert record (it has no alert protection: only application
 data is HMAC-protected), and the next ISC/ASC (or the ``SCHANNEL_SHUTDOWN`` that asks for
 close_notify) hands that alert out, once; nothing goes out after it.
+
+The context's phases (handshaking, open, closed one way or both, alert due, failed) and their
+transition table are in :mod:`._phases`; :class:`~sspi_async._machine.Machine` is the only writer
+of the phase.
 """
 
 from __future__ import annotations
@@ -77,6 +81,7 @@ from ..._flags import (
     SecApplicationProtocolNegotiationStatus_None,
     SecApplicationProtocolNegotiationStatus_Success,
 )
+from ..._machine import Machine, Refused
 from ..._status import SecurityStatus as S
 from .._alerts import alert_for_status, status_for_received_alert
 from .._protocol import ContextRequest, DecryptResult, PackageError, PeerIdentity, StepResult
@@ -94,6 +99,7 @@ from .._records import (
 from ._config import SimTLSCredential, alpn_wire_ids
 from ._handshake import Handshake, HandshakeError, State
 from ._keys import MAC_SIZE, RecordKeys
+from ._phases import COMPLETE_PHASES, FAILED_PHASES, HANDSHAKE_PHASES, PHASES, Event, Phase
 
 __all__ = ("CIPHER_SUITE", "CIPHER_SUITE_NAME", "SimTLSContext")
 
@@ -119,6 +125,11 @@ _PROTOCOL_BITS: Final = {
 _KNOWN_ATTRIBUTES: Final = frozenset(
     (SECPKG_ATTR_APPLICATION_PROTOCOL, SECPKG_ATTR_CIPHER_INFO, SECPKG_ATTR_CONNECTION_INFO)
 )
+_OPEN: Final = Phase.OPEN
+_ENCRYPT_REFUSED: Final[dict[int, str]] = {
+    S.SEC_E_UNSUPPORTED_FUNCTION: "SimTLS: the handshake is not complete",
+    S.SEC_E_CONTEXT_EXPIRED: "SimTLS: the connection is closed",
+}
 
 
 def _not_a_record(data: memoryview, pos: int) -> bool:
@@ -157,7 +168,7 @@ class SimTLSContext:
             ``SEC_E_NO_CREDENTIALS`` for a server credential without a principal.
     """
 
-    __slots__ = ("_alert", "_failure", "_hs", "_received_close", "_recv", "_send", "_sent_close")
+    __slots__ = ("_alert", "_failure", "_hs", "_phase", "_recv", "_send")
 
     def __init__(self, credential: SimTLSCredential, request: ContextRequest) -> None:
         if not isinstance(credential, SimTLSCredential):
@@ -194,11 +205,13 @@ class SimTLSContext:
             target_name=(request.target_name or None) if client else None,
             random=request.random,
         )
-        self._failure: int | None = None
+        self._phase: Machine[Phase, Event] = Machine(
+            "SimTLS context", PHASES, Phase.HANDSHAKING, sticky=Phase.FAILED
+        )
+        self._failure = 0  # the sticky failure status (in a FAILED_PHASES phase)
+        # The record keys, from completion on (data, not state: the phase says whether to use them).
         self._send: RecordKeys | None = None
         self._recv: RecordKeys | None = None
-        self._sent_close = False
-        self._received_close = False
         self._alert = b""  # E4: the fatal alert for the next ISC/ASC after a refused record
 
     # --- handshake
@@ -206,24 +219,29 @@ class SimTLSContext:
     @property
     def complete(self) -> bool:
         """True once the handshake finished with ``SEC_E_OK`` (stays True after a later close)."""
-        return self._send is not None
+        return self._phase.state in COMPLETE_PHASES
+
+    @property
+    def phase(self) -> Phase:
+        """The current phase (read-only: the context's own events move it)."""
+        return self._phase.state
 
     @property
     def failed(self) -> int | None:
         """The sticky failure status, or ``None``."""
-        return self._failure
+        return self._failure if self._phase.state in FAILED_PHASES else None
 
     def step(self, data: bytes) -> StepResult:
         """Run one handshake step over whole records (see the module docstring for statuses).
 
         The client's first call ignores ``data``; a failed step reports all of ``data`` consumed.
         """
-        if self._failure is not None:
-            alert, self._alert = self._alert, b""
-            return StepResult(self._failure, alert)
+        phase = self._phase.state
+        if phase in FAILED_PHASES:
+            return StepResult(self._failure, self._take_alert())
         hs = self._hs
         try:
-            if hs.done:
+            if phase not in HANDSHAKE_PHASES:
                 return self._step_after_handshake(data)
             if hs.state is State.CLIENT_START:
                 hs.start()
@@ -234,11 +252,19 @@ class SimTLSContext:
 
     def _fail(self, error: HandshakeError, consumed: int) -> StepResult:
         self._failure = error.status
+        self._phase.fire(Event.FAIL)
         self._hs.take_output()  # drop a half-built flight
         output = (
             self._alert_record(TLS1_ALERT_FATAL, error.alert) if error.alert is not None else b""
         )
         return StepResult(error.status, output, consumed)
+
+    def _take_alert(self) -> bytes:
+        """The stored fatal alert, once (ALERT_DUE → FAILED); then nothing (E4)."""
+        alert, self._alert = self._alert, b""
+        if self._phase.state is Phase.ALERT_DUE:
+            self._phase.fire(Event.ALERT_TAKEN)
+        return alert
 
     def _alert_record(self, level: int, description: int) -> bytes:
         """An alert record: plaintext before the handshake completed (T9), protected under this
@@ -311,6 +337,7 @@ class SimTLSContext:
             self._send, self._recv = client_keys, server_keys
         else:
             self._send, self._recv = server_keys, client_keys
+        self._phase.fire(Event.DONE)
         return StepResult(S.SEC_E_OK, output, consumed, hs.granted)
 
     def _step_after_handshake(self, data: bytes) -> StepResult:
@@ -356,13 +383,13 @@ class SimTLSContext:
                 received, or once the sequence numbers are exhausted; ``SEC_E_BUFFER_TOO_SMALL``
                 for more than 16384 bytes.
         """
+        machine = self._phase
+        if machine.state is not _OPEN:  # OPEN → OPEN needs no lookup (hot path)
+            refused = machine.fire(Event.ENCRYPT)
+            if isinstance(refused, Refused):
+                raise PackageError(S(refused), _ENCRYPT_REFUSED[refused])
         send = self._send
-        if send is None:
-            raise PackageError(
-                S.SEC_E_UNSUPPORTED_FUNCTION, "SimTLS: the handshake is not complete"
-            )
-        if self._sent_close or self._received_close or self._failure is not None:
-            raise PackageError(S.SEC_E_CONTEXT_EXPIRED, "SimTLS: the connection is closed")
+        assert send is not None  # every phase where records flow is a complete one
         if len(plaintext) > MAX_FRAGMENT:
             raise PackageError(
                 S.SEC_E_BUFFER_TOO_SMALL,
@@ -386,11 +413,13 @@ class SimTLSContext:
         ``SEC_E_UNSUPPORTED_FUNCTION`` before the handshake completed; ``SEC_E_CONTEXT_EXPIRED``
         after close_notify was received or the context failed.
         """
+        machine = self._phase
+        if machine.state is not _OPEN:  # OPEN → OPEN needs no lookup (hot path)
+            refused = machine.fire(Event.DECRYPT)
+            if isinstance(refused, Refused):
+                return DecryptResult(S(refused))
         recv = self._recv
-        if recv is None:
-            return DecryptResult(S.SEC_E_UNSUPPORTED_FUNCTION)
-        if self._received_close or self._failure is not None:
-            return DecryptResult(S.SEC_E_CONTEXT_EXPIRED)
+        assert recv is not None  # every phase where records flow is a complete one
         view = memoryview(record)
         if len(view) < HEADER_SIZE:
             return DecryptResult(S.SEC_E_INVALID_TOKEN)
@@ -437,6 +466,8 @@ class SimTLSContext:
             description = alert_for_status(status)
         if description is not None:
             self._alert = self._alert_record(TLS1_ALERT_FATAL, description)
+        # No alert (none maps to the status, or the sequence numbers ran out): nothing is due.
+        self._phase.fire(Event.REFUSE if self._alert else Event.FAIL)
         return DecryptResult(status)
 
     def _decrypt_alert(self, body: memoryview) -> DecryptResult:
@@ -444,7 +475,7 @@ class SimTLSContext:
             return self._refuse(S.SEC_E_ILLEGAL_MESSAGE, TLS1_ALERT_DECODE_ERROR)
         level, description = body[0], body[1]
         if description == TLS1_ALERT_CLOSE_NOTIFY:
-            self._received_close = True
+            self._phase.fire(Event.PEER_CLOSE)
             return DecryptResult(S.SEC_I_CONTEXT_EXPIRED)
         if level == TLS1_ALERT_WARNING and description == TLS1_ALERT_USER_CANCELED:
             # RFC 8446 §6.1: user_canceled is the one other alert that is not fatal; the peer
@@ -452,6 +483,7 @@ class SimTLSContext:
             return DecryptResult(S.SEC_E_OK)
         # Every other alert ends the connection, whatever its level (RFC 8446 §6.2).
         self._failure = status_for_received_alert(description)
+        self._phase.fire(Event.PEER_ALERT)
         return DecryptResult(self._failure)
 
     def alert(self, level: int, description: int) -> bytes:
@@ -470,12 +502,12 @@ class SimTLSContext:
             raise PackageError(
                 S.SEC_E_INVALID_PARAMETER, "SimTLS: alert level and description are bytes"
             )
-        if self._failure is not None and self.complete:
-            alert, self._alert = self._alert, b""
-            return alert
+        phase = self._phase.state
+        if phase is Phase.ALERT_DUE or phase is Phase.FAILED:
+            return self._take_alert()
         record = self._alert_record(level, description)
         if description == TLS1_ALERT_CLOSE_NOTIFY or level == TLS1_ALERT_FATAL:
-            self._sent_close = True
+            self._phase.fire(Event.LOCAL_CLOSE)
         return record
 
     # --- attributes (M3)
