@@ -90,6 +90,8 @@ async def _call(
     emulator: Emulator,
     queue: Callable[[SspiAsyncContext], int],
     reuse: SspiAsyncContext | None = None,
+    *,
+    abandoned: Callable[[], None] | None = None,
 ) -> tuple[int, SspiAsyncContext]:
     """Queue one call and wait for it: its result and the async context it ran on, whose
     ``_token_chunks`` tell whether a split fault cut the output token (SPEC §9).
@@ -97,7 +99,8 @@ async def _call(
     ``reuse`` is the object's own async context: reinitialised (A9) and used again, which is what
     the Windows samples do between the steps of one handshake. When it cannot be (it still carries
     a call, e.g. a step whose waiter was cancelled, or two steps at once), or without one, the call
-    runs on a fresh context freed afterwards.
+    runs on a fresh context freed afterwards. ``abandoned``: what to run when a fresh context's
+    call completes after its waiter was cancelled (``Emulator.release``, E1).
     """
     if reuse is not None and emulator.reinit(reuse) == STATUS_SUCCESS:
         status = queue(reuse)
@@ -107,21 +110,29 @@ async def _call(
     actx = emulator.create_async_context()
     try:
         status = queue(actx)
-        if status != S.SEC_E_OK:
-            return status, actx
-        return await emulator.result(actx), actx
-    finally:
-        # Also when queueing raised (E8's SspiMisuseError): the fresh context never leaks (E1).
-        emulator.free(actx)
+        if status == S.SEC_E_OK:
+            status = await emulator.result(actx)
+    except BaseException:
+        if abandoned is not None and actx.state == "pending":
+            # E1: the waiter went away; the call completes anyway (A6), and what it registers
+            # is freed at that moment.
+            emulator.release(actx, abandoned)
+        else:  # also when queueing raised (E8's SspiMisuseError): the context never leaks
+            emulator.free(actx)
+        raise
+    emulator.free(actx)
+    return status, actx
 
 
 async def _run(
     emulator: Emulator,
     queue: Callable[[SspiAsyncContext], int],
     reuse: SspiAsyncContext | None = None,
+    *,
+    abandoned: Callable[[], None] | None = None,
 ) -> int:
     """Queue one call (see :func:`_call`) and wait for its result."""
-    return (await _call(emulator, queue, reuse))[0]
+    return (await _call(emulator, queue, reuse, abandoned=abandoned))[0]
 
 
 async def acquire_credentials(
@@ -151,16 +162,11 @@ async def acquire_credentials(
             f"use must be 'inbound', 'outbound', 'both' or a SECPKG_CRED_* value, not {use!r}"
         )
     handle, expiry = CredHandle(), TimeStamp()
-    actx = emulator.create_async_context()
-    status = acquire_async(actx, principal, package, code, auth_data, handle, expiry)
-    if status == S.SEC_E_OK:
-        try:
-            status = await emulator.result(actx)
-        except BaseException:
-            # E1: the call completes anyway (A6); free the credential it registers then.
-            emulator.release(actx, lambda: _free_if_valid(emulator, handle))
-            raise
-    emulator.free(actx)
+    status = await _run(
+        emulator,
+        lambda actx: acquire_async(actx, principal, package, code, auth_data, handle, expiry),
+        abandoned=lambda: _free_if_valid(emulator, handle),
+    )
     if status != S.SEC_E_OK:
         raise error_for_status(status, f"AcquireCredentialsHandle({package!r}) failed")
     return Credentials(emulator, handle, package, code, expiry)

@@ -482,8 +482,7 @@ class SspiTLSStream(ByteStream):
         Idempotent. close_notify is skipped with ``standard_compatible`` false, after a failed
         send, after a refused record (its fatal alert was the last record, E4), and while another
         task is mid-send (a record cannot be cut); Broken- and ClosedResourceError from sending it
-        are ignored. On a context that refused a record but has not sent its fatal alert yet,
-        the shutdown sends that alert instead of close_notify (E4).
+        are ignored.
         """
         if self._read.state is Half.CLOSED:
             return

@@ -381,7 +381,7 @@ class SchannelContext:
                 # A failed context answers with its own failure status (T11).
                 failed = int(refused) == S.SEC_E_CONTEXT_EXPIRED and self._failure
                 return DecryptResult(self._failure if failed else refused)
-        if len(record) >= 5 and len(record) < 5 + ((record[3] << 8) | record[4]):
+        if len(record) == 5 and (record[3] or record[4]):
             # A header alone, its body on its way (``judges_headers``): OpenSSL reads it now, as
             # from a socket, and refuses a bad one at once (E4); else wait for the body.
             header = bytes(record[:5])
